@@ -42,7 +42,7 @@ export function aesMmoPad(message: Uint8Array): Uint8Array {
 /** AES-MMO digest (16 bytes) of `message`. */
 export function aesMmoHash(message: Uint8Array): Uint8Array {
   const padded = aesMmoPad(message);
-  let hash = new Uint8Array(BLOCK); // Hash_0 = 0^128
+  let hash: Uint8Array = new Uint8Array(BLOCK); // Hash_0 = 0^128
   const block = new Uint8Array(BLOCK);
   for (let off = 0; off < padded.length; off += BLOCK) {
     block.set(padded.subarray(off, off + BLOCK));
