@@ -1,0 +1,130 @@
+// Clocks. Suites and the stack never call setTimeout directly: they get a Clock, so the same code
+// waits hours of keep-alive in milliseconds on the simulated rig and in real time on a bench.
+
+export interface Clock {
+  /** Milliseconds since the clock's epoch (the run's start). */
+  now(): number;
+  /** Resolves after `ms` of this clock's time. */
+  sleep(ms: number): Promise<void>;
+  /** Calls `fn` after `ms`; returns a function that cancels it. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+/** Wall-clock time through the platform timers. */
+export class RealClock implements Clock {
+  private readonly start = performance.now();
+  now(): number {
+    return performance.now() - this.start;
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+  }
+  setTimer(ms: number, fn: () => void): () => void {
+    const t = setTimeout(fn, Math.max(0, ms));
+    return () => clearTimeout(t);
+  }
+}
+
+interface TimerEvent {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/** Yields to the host event loop once, after every queued microtask has run. */
+const yieldToHost: () => Promise<void> =
+  typeof setImmediate === 'function' ? () => new Promise((r) => setImmediate(r)) : () => new Promise((r) => setTimeout(r, 0));
+
+/**
+ * Discrete-event virtual time. Time advances only when everything scheduled for the current
+ * instant has run (every node is idle); then it jumps to the next timer. Timers at the same
+ * instant fire in the order they were set. "Idle" means no microtask is queued and no timer is
+ * due now: simulated nodes wait only through this clock (and the air, which uses it), never
+ * through host timers or setImmediate, which virtual time cannot see.
+ */
+export class VirtualClock implements Clock {
+  private t = 0;
+  private seq = 0;
+  private readonly heap: TimerEvent[] = [];
+  private pumping = false;
+  /** Number of timers fired so far (progress reporting, tests). */
+  fired = 0;
+
+  now(): number {
+    return this.t;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => { this.setTimer(ms, resolve); });
+  }
+
+  setTimer(ms: number, fn: () => void): () => void {
+    if (!Number.isFinite(ms)) throw new RangeError(`timer delay must be finite, got ${ms}`);
+    const ev: TimerEvent = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    push(this.heap, ev);
+    this.pump();
+    return () => { ev.cancelled = true; };
+  }
+
+  /** Pending (uncancelled) timers. */
+  get pending(): number {
+    return this.heap.filter((e) => !e.cancelled).length;
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for (;;) {
+        await yieldToHost(); // let every node finish what the last event started
+        const ev = pop(this.heap);
+        if (!ev) return;
+        if (ev.cancelled) continue;
+        this.t = ev.at;
+        this.fired++;
+        ev.fn();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}
+
+// Binary min-heap on (at, seq).
+function less(a: TimerEvent, b: TimerEvent): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+function push(h: TimerEvent[], e: TimerEvent): void {
+  h.push(e);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!less(h[i], h[p])) break;
+    [h[i], h[p]] = [h[p], h[i]];
+    i = p;
+  }
+}
+function pop(h: TimerEvent[]): TimerEvent | undefined {
+  if (h.length === 0) return undefined;
+  const top = h[0];
+  const last = h.pop()!;
+  if (h.length > 0) {
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < h.length && less(h[l], h[m])) m = l;
+      if (r < h.length && less(h[r], h[m])) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m], h[i]];
+      i = m;
+    }
+  }
+  return top;
+}
