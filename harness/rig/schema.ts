@@ -1,0 +1,97 @@
+// The rig file: which driver plays which role, where it is plugged in, the radio settings and the
+// DUT's identity. The rig is data, apart from the tests (OpenHTF/labgrid); tests ask for roles
+// and capabilities, never for ports. This schema is the single source: the loader validates with
+// it and `sehil rig schema` prints the JSON Schema editors use.
+import { z } from 'zod';
+
+const hex = (bytes: number, what: string) =>
+  z.string().transform((s) => s.replace(/[\s:.-]/g, '').replace(/^0x/i, '').toLowerCase())
+    .refine((s) => s.length === bytes * 2 && /^[0-9a-f]*$/.test(s), `${what}: expected ${bytes} bytes as hex (separators allowed)`);
+
+const eui64 = hex(8, 'EUI-64');
+const channel = z.number({ error: 'must be a 2.4 GHz channel number 11..26' }).int('must be a whole channel number 11..26')
+  .min(11, 'must be a 2.4 GHz channel 11..26').max(26, 'must be a 2.4 GHz channel 11..26');
+
+/** Capabilities a driver or DUT can declare; tests that need one the rig lacks are skipped with the reason. */
+export const CAPABILITIES = [
+  'install-code', 'tclk-exchange', 'legacy-join', 'cbke-v1', 'cbke-v2', 'cbke-dynamic',
+  'keepalive-client', 'keepalive-server', 'tcso', 'leave', 'rejoin-secured', 'rejoin-tc',
+  'key-table-edit', 'power-control', 'psk-reconfig',
+] as const;
+export const capability = z.enum(CAPABILITIES);
+
+const identity = z.object({
+  eui64,
+  installCode: z.string().optional().describe('install code with or without CRC, any separators'),
+  certificates: z.object({
+    suite1: z.object({ certificate: hex(48, 'suite-1 certificate'), privateKey: hex(21, 'suite-1 private key') }).strict().optional(),
+    suite2: z.object({ certificate: hex(74, 'suite-2 certificate'), privateKey: hex(36, 'suite-2 private key') }).strict().optional(),
+  }).strict().optional(),
+}).strict();
+
+const serialPort = z.string({
+  error: (iss) => (iss.input === undefined ? 'required: the serial device, e.g. /dev/ttyACM0 or /dev/serial/by-id/usb-…' : 'must be a serial device path'),
+}).min(1, 'must be a serial device path').describe('serial device, e.g. /dev/ttyACM0 or /dev/serial/by-id/usb-…');
+
+const simRole = z.object({
+  driver: z.literal('sim'),
+  profile: z.string().default('compliant').describe('behaviour profile of the simulated node (see `sehil selftest`)'),
+}).strict();
+const nrfSnifferRole = z.object({
+  driver: z.literal('nrf-sniffer'),
+  port: serialPort,
+  baud: z.number().int().positive().default(115200),
+}).strict();
+const nrfShellRole = z.object({
+  driver: z.literal('nrf-zigbee-shell'),
+  port: serialPort,
+  baud: z.number().int().positive().default(115200),
+}).strict();
+const emberRole = z.object({
+  driver: z.literal('ember-cli'),
+  port: serialPort,
+  baud: z.number().int().positive().default(115200),
+}).strict();
+const remoteRole = z.object({
+  driver: z.literal('remote'),
+  endpoint: z.string().regex(/^tcp:\/\/[^:]+:\d+$/, 'expected tcp://HOST:PORT'),
+  device: z.string().min(1).describe('device name on the agent, as `sehil devices` lists it there'),
+  serverPublicKey: z.string().optional().describe('agent CURVE public key (Z85), required off loopback'),
+  clientKeyFile: z.string().optional().describe('file with this client\'s CURVE key pair'),
+}).strict();
+const operatorRole = z.object({
+  driver: z.literal('operator'),
+  promptTimeoutS: z.number().positive().default(120).describe('how long to wait for the operator before failing'),
+}).strict();
+
+export const DRIVERS = ['sim', 'nrf-sniffer', 'nrf-zigbee-shell', 'ember-cli', 'remote', 'operator'] as const;
+
+const role = z.discriminatedUnion('driver', [simRole, nrfSnifferRole, nrfShellRole, emberRole, remoteRole, operatorRole]);
+
+export const rigSchema = z.object({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  clock: z.enum(['virtual', 'real']).default('virtual').describe('virtual only with the sim driver in every role'),
+  channel,
+  panId: z.number().int().min(0).max(0xfffe).default(0x1a62),
+  extendedPanId: hex(8, 'extended PAN ID').optional(),
+  roles: z.object({
+    tc: role,
+    dut: role.and(z.object({
+      identity: identity.optional(),
+      capabilities: z.array(capability).optional().describe('PICS-like list of what the DUT supports'),
+    }).passthrough()),
+    sniffer: role,
+  }).strict(),
+  power: z.object({
+    cycle: z.string().min(1).describe('shell command that power-cycles the DUT, e.g. uhubctl -l 1-1 -p 2 -a cycle'),
+  }).strict().optional(),
+}).strict();
+
+export type RigFile = z.output<typeof rigSchema>;
+export type RoleConfig = z.output<typeof role>;
+
+/** The JSON Schema for editors (`# yaml-language-server: $schema=…`). */
+export function rigJsonSchema(): object {
+  return z.toJSONSchema(rigSchema, { io: 'input', unrepresentable: 'any' });
+}
