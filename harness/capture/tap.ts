@@ -1,0 +1,225 @@
+// IEEE 802.15.4 TAP pseudo-header (LINKTYPE_IEEE802_15_4_TAP = 283): a small TLV header in
+// front of the PSDU that carries what the radio knew about the frame (channel, RSS, LQI, FCS
+// kind, timestamps). Pure: no `node:` imports.
+//
+// @spec ieee802154_tap v1.2 (github.com/jkcko/ieee802.15.4-tap, ieee802154_tap.tex)
+//
+//   0        1        2                3
+//   +--------+--------+----------------+
+//   | version| reserved|  length (LE)   |   version 0, reserved 0, length = header + TLVs
+//   +--------+--------+----------------+
+//   | TLV type (LE)   | TLV length (LE) |   length excludes padding
+//   | value …, zero-padded to 4 bytes   |
+//   +-----------------------------------+
+//   | PSDU [+ FCS as the FCS_TYPE TLV says]
+
+import { ByteReader, ByteWriter } from '../zigbee/codec.ts';
+
+export const LINKTYPE_IEEE802_15_4_TAP = 283;
+
+/** TLV types. @spec ieee802154_tap v1.2 §TLV types */
+export const enum TapTlv {
+  FcsType = 0,
+  Rss = 1,
+  BitRate = 2,
+  ChannelAssignment = 3,
+  SunPhyInfo = 4,
+  SofTimestamp = 5,
+  EofTimestamp = 6,
+  Asn = 7,
+  SlotTimestamp = 8,
+  TimeslotLength = 9,
+  Lqi = 10,
+  ChannelFrequency = 11,
+  ChannelPlan = 12,
+  PhyHeader = 13,
+}
+
+/** FCS_TYPE values: 0 none, 1 16-bit CRC, 2 32-bit CRC. */
+export type TapFcsType = 0 | 1 | 2;
+
+/** Bytes of FCS at the end of the PSDU for each FCS type. */
+export function fcsLengthOf(fcsType: TapFcsType): 0 | 2 | 4 {
+  return fcsType === 0 ? 0 : fcsType === 1 ? 2 : 4;
+}
+
+/** What a TAP header says about one frame. Every field is optional on the wire. */
+export interface TapFields {
+  /** Absent = the header carried no FCS_TYPE TLV (Wireshark then assumes 16-bit). */
+  fcsType?: TapFcsType;
+  /** Received signal strength in dBm, stored as float32 (so it round-trips through Math.fround). */
+  rssi?: number;
+  bitRate?: number;
+  channel?: number;
+  /** Channel page; written as 0 when `channel` is set and this is not. */
+  page?: number;
+  lqi?: number;
+  /** Start-of-frame timestamp, ns since the radio's own epoch (not wall-clock). */
+  sofTimestampNs?: bigint;
+  eofTimestampNs?: bigint;
+  /** Centre frequency in kHz (float32). */
+  frequencyKhz?: number;
+}
+
+export interface TapHeader extends TapFields {
+  /** Total header length in bytes (= offset of the PSDU). */
+  length: number;
+  /** Types of TLVs that were present but not interpreted (skipped as the spec allows). */
+  skipped: number[];
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+function checkInt(v: number, max: number, title: string): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`"${title}" expected an integer in 0..${max}, got ${v}`);
+}
+
+/** Encodes a TAP header (no PSDU). TLVs are written in ascending type order. */
+export function encodeTapHeader(fields: TapFields): Uint8Array {
+  const w = new ByteWriter(48);
+  w.u8(0).u8(0).u16(0); // version, reserved, length patched below
+  const tlv = (type: number, value: Uint8Array): void => {
+    w.u16(type).u16(value.length).bytes(value);
+    for (let i = value.length; i % 4 !== 0; i++) w.u8(0);
+  };
+  if (fields.fcsType !== undefined) {
+    checkInt(fields.fcsType, 2, 'fcsType');
+    tlv(TapTlv.FcsType, Uint8Array.of(fields.fcsType));
+  }
+  if (fields.rssi !== undefined) tlv(TapTlv.Rss, f32(fields.rssi, 'rssi'));
+  if (fields.bitRate !== undefined) {
+    checkInt(fields.bitRate, 0xffffffff, 'bitRate');
+    tlv(TapTlv.BitRate, new ByteWriter(4).u32(fields.bitRate).finish());
+  }
+  if (fields.channel !== undefined) {
+    checkInt(fields.channel, 0xffff, 'channel');
+    const page = fields.page ?? 0;
+    checkInt(page, 0xff, 'page');
+    tlv(TapTlv.ChannelAssignment, new ByteWriter(3).u16(fields.channel).u8(page).finish());
+  }
+  if (fields.sofTimestampNs !== undefined) tlv(TapTlv.SofTimestamp, u64(fields.sofTimestampNs, 'sofTimestampNs'));
+  if (fields.eofTimestampNs !== undefined) tlv(TapTlv.EofTimestamp, u64(fields.eofTimestampNs, 'eofTimestampNs'));
+  if (fields.lqi !== undefined) {
+    checkInt(fields.lqi, 0xff, 'lqi');
+    tlv(TapTlv.Lqi, Uint8Array.of(fields.lqi));
+  }
+  if (fields.frequencyKhz !== undefined) tlv(TapTlv.ChannelFrequency, f32(fields.frequencyKhz, 'frequencyKhz'));
+  const out = w.finish();
+  out[2] = out.length & 0xff;
+  out[3] = out.length >> 8;
+  return out;
+}
+
+/**
+ * Decodes the TAP header at `offset`; returns it with the offset of the PSDU.
+ * Throws DecodeError('capture', …) on a malformed header; unknown TLVs are skipped.
+ * @spec ieee802154_tap v1.2 §Header, §TLV
+ */
+export function decodeTapHeader(bytes: Uint8Array, offset = 0): { value: TapHeader; offset: number } {
+  const r = new ByteReader(bytes, 'capture', offset);
+  const start = offset;
+  const version = r.u8('TAP version');
+  if (version !== 0) r.fail(`TAP version ${version} is not supported (expected 0)`, start);
+  r.u8('TAP reserved');
+  const length = r.u16('TAP length');
+  if (length < 4 || length % 4 !== 0) r.fail(`TAP length ${length} is not a multiple of 4 that is at least 4`, start + 2);
+  if (start + length > bytes.length) r.fail(`TAP length ${length} runs past the end of the packet (${bytes.length - start} bytes)`, start + 2);
+  const end = start + length;
+  const h: TapHeader = { length, skipped: [] };
+  const seen = new Set<number>();
+  while (r.offset < end) {
+    const at = r.offset;
+    if (end - at < 4) r.fail(`truncated TLV header: ${end - at} bytes left in the TAP header`, at);
+    const type = r.u16('TLV type');
+    const len = r.u16('TLV length');
+    const padded = (len + 3) & ~3;
+    if (r.offset + padded > end) r.fail(`TLV type ${type} length ${len} runs past the TAP header end (${end - start})`, at);
+    const value = new ByteReader(bytes, 'capture', r.offset);
+    r.offset += padded;
+    const want = (n: number): void => {
+      if (len !== n) r.fail(`TLV type ${type} must have length ${n}, got ${len}`, at);
+      if (seen.has(type)) r.fail(`TLV type ${type} appears twice`, at);
+      seen.add(type);
+    };
+    switch (type) {
+      case TapTlv.FcsType: {
+        want(1);
+        const t = value.u8();
+        if (t > 2) r.fail(`FCS type ${t} is not 0 (none), 1 (16-bit) or 2 (32-bit)`, at + 4);
+        h.fcsType = t as TapFcsType;
+        break;
+      }
+      case TapTlv.Rss:
+        want(4);
+        h.rssi = readF32(value);
+        break;
+      case TapTlv.BitRate:
+        want(4);
+        h.bitRate = value.u32();
+        break;
+      case TapTlv.ChannelAssignment:
+        want(3);
+        h.channel = value.u16();
+        h.page = value.u8();
+        break;
+      case TapTlv.SofTimestamp:
+        want(8);
+        h.sofTimestampNs = readU64(value);
+        break;
+      case TapTlv.EofTimestamp:
+        want(8);
+        h.eofTimestampNs = readU64(value);
+        break;
+      case TapTlv.Lqi:
+        want(1);
+        h.lqi = value.u8();
+        break;
+      case TapTlv.ChannelFrequency:
+        want(4);
+        h.frequencyKhz = readF32(value);
+        break;
+      default:
+        h.skipped.push(type);
+    }
+  }
+  return { value: h, offset: end };
+}
+
+/** TAP header + PSDU, the record body of a LINKTYPE 283 packet. */
+export function encodeTapRecord(fields: TapFields, psdu: Uint8Array): Uint8Array {
+  const header = encodeTapHeader(fields);
+  const out = new Uint8Array(header.length + psdu.length);
+  out.set(header);
+  out.set(psdu, header.length);
+  return out;
+}
+
+/** Splits a LINKTYPE 283 record into header and PSDU (a view, not a copy). */
+export function decodeTapRecord(bytes: Uint8Array): { header: TapHeader; psdu: Uint8Array } {
+  const { value, offset } = decodeTapHeader(bytes, 0);
+  return { header: value, psdu: bytes.subarray(offset) };
+}
+
+function f32(v: number, title: string): Uint8Array {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new RangeError(`"${title}" expected a number, got ${v}`);
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setFloat32(0, v, true);
+  return out;
+}
+
+function readF32(r: ByteReader): number {
+  const b = r.take(4, 'float32');
+  return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true);
+}
+
+function u64(v: bigint, title: string): Uint8Array {
+  if (typeof v !== 'bigint' || v < 0n || v > U64_MAX) throw new RangeError(`"${title}" expected a bigint in 0..2^64-1, got ${v}`);
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v, true);
+  return out;
+}
+
+function readU64(r: ByteReader): bigint {
+  const b = r.take(8, 'uint64');
+  return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+}
