@@ -181,3 +181,10 @@ export function tryDecode<T>(fn: () => { value: T; offset: number }): Decoded<T>
     throw e;
   }
 }
+
+/** Reverses an id table ({ name: id } → { id: name }) for the dissector's names. */
+export function invert<T extends Record<string, number>>(o: T): Readonly<Record<number, keyof T & string>> {
+  const out: Record<number, keyof T & string> = {};
+  for (const k of Object.keys(o) as (keyof T & string)[]) out[o[k]] = k;
+  return out;
+}
