@@ -2,7 +2,7 @@
 // feed it: security levels, the 13-byte NWK/APS nonce and the security-level restore.
 // @spec Zigbee 05-3474 Annex A (CCM* with L = 2), §4.3.1 / §4.4.1 (NWK / APS security processing),
 // §4.5.1 (auxiliary security header). Vectors: vectors/ccm-star.json.
-import { createAes128 } from './aes.ts';
+import { createAes128, loadWordLE, storeWordLE } from './aes.ts';
 import { abytes } from './bytes.ts';
 
 /** MIC (authentication tag) lengths CCM* allows for Zigbee; 0 = encryption only. */
@@ -40,84 +40,136 @@ function checkMicLength(micLength: unknown): MicLength {
   return micLength;
 }
 
+/**
+ * Mask keeping the bytes of the little-endian word at `pos` that lie before `end` (zero padding of
+ * a partial last block): all ones for a full word, 0 past the end.
+ */
+function tailMask(pos: number, end: number): number {
+  const n = end - pos;
+  return n >= 4 ? -1 : n <= 0 ? 0 : (1 << (8 * n)) - 1;
+}
+
 /** Binds CCM* to `key` (16 bytes). @spec Zigbee 05-3474 Annex A */
 export function createCcmStar(key: Uint8Array): CcmStar {
   const aes = createAes128(key); // validates "key"
-  // Scratch owned by this instance: CBC-MAC state, counter block A_i, key stream S_i.
-  const x = new Uint8Array(BLOCK);
-  const ctr = new Uint8Array(BLOCK);
-  const s = new Uint8Array(BLOCK);
-  let pos = 0; // bytes of the current CBC-MAC block already absorbed into x
+  // All block state is kept as 32-bit words in the encryptWords convention (block bytes read
+  // little-endian 4 at a time), so no block is ever copied byte by byte:
+  // x0..x3 = CBC-MAC state X_i; a0..a3 = the counter block A_i with the counter bytes zero
+  // (A_i = Flags(L−1) ‖ Nonce ‖ Counter i, Annex A.2.3; only a3 changes with i).
+  let x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
 
-  function absorbByte(b: number): void {
-    x[pos++] ^= b;
-    if (pos === BLOCK) { aes.encryptBlock(x, x); pos = 0; }
-  }
-  function absorb(data: Uint8Array, from: number, to: number): void {
-    let i = from;
-    while (i < to) {
-      const n = Math.min(BLOCK - pos, to - i);
-      for (let j = 0; j < n; j++) x[pos + j] ^= data[i + j];
-      pos += n;
-      i += n;
-      if (pos === BLOCK) { aes.encryptBlock(x, x); pos = 0; }
-    }
-  }
-  /** Zero padding to a block boundary XORs nothing, so padding = encrypt the partial block. */
-  function padBlock(): void {
-    if (pos !== 0) { aes.encryptBlock(x, x); pos = 0; }
+  /** Counter i (2 octets, big-endian) as it sits in the top half of word 3 (bytes 14, 15). */
+  const counterWord = (i: number) => ((i >>> 8) << 16) | ((i & 0xff) << 24);
+
+  /** X_{i+1} = E(K, X_i ⊕ B_i). */
+  function macBlock(b0: number, b1: number, b2: number, b3: number): void {
+    const r = aes.encryptWords(x0 ^ b0, x1 ^ b1, x2 ^ b2, x3 ^ b3);
+    x0 = r[0]; x1 = r[1]; x2 = r[2]; x3 = r[3];
   }
 
-  /** Annex A.2.2 authentication transformation: leaves T (16 bytes, use micLength of them) in x. */
-  function cbcMac(nonce: Uint8Array, a: Uint8Array, m: Uint8Array, mFrom: number, mTo: number, micLength: MicLength): void {
-    const mLength = mTo - mFrom;
+  /** Sets a0..a3 from the 13-byte nonce (counter bytes left zero). */
+  function setNonce(nonce: Uint8Array): void {
+    a0 = (2 - 1) | (nonce[0] << 8) | (nonce[1] << 16) | (nonce[2] << 24);
+    a1 = loadWordLE(nonce, 3, NONCE_LENGTH);
+    a2 = loadWordLE(nonce, 7, NONCE_LENGTH);
+    a3 = nonce[11] | (nonce[12] << 8);
+  }
+
+  /**
+   * Annex A.2.2, first part: X1 = E(K, B0), then AddAuthData = L(a) ‖ a ‖ zero padding (A.2.1).
+   * setNonce first. The length prefix is 2 octets, or 0xFFFE ‖ uint32 when a ≥ 0xFF00 bytes; the
+   * data words are read from `a` shifted by the prefix length, so nothing is copied.
+   */
+  function macStart(a: Uint8Array, mLength: number, micLength: MicLength): void {
+    const aLength = a.length;
     // B0 = Flags ‖ Nonce ‖ l(m); Flags = Reserved(0) ‖ Adata ‖ M' ‖ L', M' = (M−2)/2 (0 when M = 0), L' = L−1.
-    x[0] = (a.length > 0 ? 0x40 : 0) | (micLength > 0 ? ((micLength - 2) / 2) << 3 : 0) | (2 - 1);
-    x.set(nonce, 1);
-    x[14] = mLength >>> 8;
-    x[15] = mLength & 0xff;
-    aes.encryptBlock(x, x); // X1 = E(K, B0 ⊕ 0^128)
-    pos = 0;
-    if (a.length > 0) {
-      // AddAuthData = L(a) ‖ a ‖ zero padding (A.2.1)
-      if (a.length < SHORT_A_LIMIT) {
-        absorbByte(a.length >>> 8); absorbByte(a.length & 0xff);
-      } else {
-        absorbByte(0xff); absorbByte(0xfe);
-        absorbByte(a.length >>> 24); absorbByte((a.length >>> 16) & 0xff);
-        absorbByte((a.length >>> 8) & 0xff); absorbByte(a.length & 0xff);
+    const flags = (aLength > 0 ? 0x40 : 0) | (micLength > 0 ? ((micLength - 2) / 2) << 3 : 0) | (2 - 1);
+    x0 = 0; x1 = 0; x2 = 0; x3 = 0;
+    macBlock((a0 & ~0xff) | flags, a1, a2, a3 | counterWord(mLength)); // l(m) sits where the counter does
+    if (aLength === 0) return;
+    // Stream words before the first byte of a: the prefix bytes, in little-endian word order.
+    let prefix: number, p0: number, p1 = 0;
+    if (aLength < SHORT_A_LIMIT) {
+      prefix = 2;
+      p0 = (aLength >>> 8) | ((aLength & 0xff) << 8);
+    } else {
+      prefix = 6;
+      p0 = 0xff | (0xfe << 8) | ((aLength >>> 24) << 16) | (((aLength >>> 16) & 0xff) << 24);
+      p1 = ((aLength >>> 8) & 0xff) | ((aLength & 0xff) << 8);
+    }
+    // First block: word 0 (and 1 for the long form) holds prefix bytes; the word where the prefix
+    // ends takes its top half from a[0], a[1].
+    const head = loadWordLE(a, 0, aLength) << 16;
+    if (prefix === 2) {
+      macBlock(p0 | head, loadWordLE(a, 2, aLength), loadWordLE(a, 6, aLength), loadWordLE(a, 10, aLength));
+    } else {
+      macBlock(p0, p1 | head, loadWordLE(a, 2, aLength), loadWordLE(a, 6, aLength));
+    }
+    let i = BLOCK - prefix; // a[i] starts the second block
+    for (; i + BLOCK <= aLength; i += BLOCK) {
+      macBlock(
+        a[i] | (a[i + 1] << 8) | (a[i + 2] << 16) | (a[i + 3] << 24),
+        a[i + 4] | (a[i + 5] << 8) | (a[i + 6] << 16) | (a[i + 7] << 24),
+        a[i + 8] | (a[i + 9] << 8) | (a[i + 10] << 16) | (a[i + 11] << 24),
+        a[i + 12] | (a[i + 13] << 8) | (a[i + 14] << 16) | (a[i + 15] << 24));
+    }
+    if (i < aLength) { // partial last block: zero padding
+      macBlock(loadWordLE(a, i, aLength), loadWordLE(a, i + 4, aLength), loadWordLE(a, i + 8, aLength), loadWordLE(a, i + 12, aLength));
+    }
+  }
+
+  /**
+   * One pass over the message blocks, CTR and CBC-MAC interleaved (the MAC runs over the
+   * plaintext: `src` when encrypting, the decrypted words when decrypting):
+   * dst[0..length) = src ⊕ S_1 ‖ S_2 ‖ … when dst is given (A.2.3 / A.3), and PlaintextData =
+   * m ‖ zero padding absorbed into the MAC when `mac` (macStart first).
+   */
+  function crypt(src: Uint8Array, length: number, dst: Uint8Array | null, mac: boolean, decrypting: boolean): void {
+    let off = 0;
+    let i = 1;
+    // Whole blocks, words packed and unpacked inline (every frame's hot loop).
+    for (; off + BLOCK <= length; off += BLOCK, i++) {
+      let m0 = src[off] | (src[off + 1] << 8) | (src[off + 2] << 16) | (src[off + 3] << 24);
+      let m1 = src[off + 4] | (src[off + 5] << 8) | (src[off + 6] << 16) | (src[off + 7] << 24);
+      let m2 = src[off + 8] | (src[off + 9] << 8) | (src[off + 10] << 16) | (src[off + 11] << 24);
+      let m3 = src[off + 12] | (src[off + 13] << 8) | (src[off + 14] << 16) | (src[off + 15] << 24);
+      if (dst !== null) {
+        const s = aes.encryptWords(a0, a1, a2, a3 | counterWord(i)); // S_i
+        const o0 = m0 ^ s[0], o1 = m1 ^ s[1], o2 = m2 ^ s[2], o3 = m3 ^ s[3];
+        dst[off] = o0; dst[off + 1] = o0 >>> 8; dst[off + 2] = o0 >>> 16; dst[off + 3] = o0 >>> 24;
+        dst[off + 4] = o1; dst[off + 5] = o1 >>> 8; dst[off + 6] = o1 >>> 16; dst[off + 7] = o1 >>> 24;
+        dst[off + 8] = o2; dst[off + 9] = o2 >>> 8; dst[off + 10] = o2 >>> 16; dst[off + 11] = o2 >>> 24;
+        dst[off + 12] = o3; dst[off + 13] = o3 >>> 8; dst[off + 14] = o3 >>> 16; dst[off + 15] = o3 >>> 24;
+        if (decrypting) { m0 = o0; m1 = o1; m2 = o2; m3 = o3; }
       }
-      absorb(a, 0, a.length);
-      padBlock();
+      if (mac) macBlock(m0, m1, m2, m3);
     }
-    absorb(m, mFrom, mTo); // PlaintextData = m ‖ zero padding
-    padBlock();
-  }
-
-  /** A_i = Flags(L−1) ‖ Nonce ‖ Counter i (2 octets). @spec Annex A.2.3 */
-  function setCounterNonce(nonce: Uint8Array): void {
-    ctr[0] = 2 - 1;
-    ctr.set(nonce, 1);
-  }
-  /** S_i = E(K, A_i) into s (setCounterNonce first). */
-  function keyStream(i: number): void {
-    ctr[14] = i >>> 8;
-    ctr[15] = i & 0xff;
-    aes.encryptBlock(ctr, s);
-  }
-
-  /** out[outFrom..] = input[from..to) ⊕ S_1 ‖ S_2 ‖ … */
-  function ctrXor(input: Uint8Array, from: number, to: number, out: Uint8Array, outFrom: number): void {
-    for (let off = 0, i = 1; from + off < to; off += BLOCK, i++) {
-      keyStream(i);
-      const n = Math.min(BLOCK, to - from - off);
-      for (let j = 0; j < n; j++) out[outFrom + off + j] = input[from + off + j] ^ s[j];
+    if (off === length) return;
+    // Byte tail: bytes past the end load as zero (the MAC's zero padding); the key-stream bytes
+    // past the end are not message, so a decrypted tail is masked back to zero padding.
+    let m0 = loadWordLE(src, off, length);
+    let m1 = loadWordLE(src, off + 4, length);
+    let m2 = loadWordLE(src, off + 8, length);
+    let m3 = loadWordLE(src, off + 12, length);
+    if (dst !== null) {
+      const s = aes.encryptWords(a0, a1, a2, a3 | counterWord(i));
+      const o0 = m0 ^ s[0], o1 = m1 ^ s[1], o2 = m2 ^ s[2], o3 = m3 ^ s[3];
+      storeWordLE(dst, off, length, o0);
+      storeWordLE(dst, off + 4, length, o1);
+      storeWordLE(dst, off + 8, length, o2);
+      storeWordLE(dst, off + 12, length, o3);
+      if (decrypting) {
+        m0 = o0 & tailMask(off, length); m1 = o1 & tailMask(off + 4, length);
+        m2 = o2 & tailMask(off + 8, length); m3 = o3 & tailMask(off + 12, length);
+      }
     }
+    if (mac) macBlock(m0, m1, m2, m3);
   }
 
   function checkCommon(nonce: Uint8Array, a: Uint8Array, micLength: unknown): MicLength {
-    abytes(nonce, NONCE_LENGTH, 'nonce');
-    abytes(a, undefined, 'a');
+    if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_LENGTH) abytes(nonce, NONCE_LENGTH, 'nonce');
+    if (!(a instanceof Uint8Array)) abytes(a, undefined, 'a');
     if (a.length > 0xffffffff) throw new RangeError(`"a" too long for CCM* (${a.length} bytes)`);
     return checkMicLength(micLength);
   }
@@ -127,14 +179,21 @@ export function createCcmStar(key: Uint8Array): CcmStar {
       const mic = checkCommon(nonce, a, micLength);
       abytes(m, undefined, 'm');
       if (m.length > MAX_MESSAGE) throw new RangeError(`"m" expected at most ${MAX_MESSAGE} bytes (L = 2), got length=${m.length}`);
-      const out = new Uint8Array(m.length + mic);
-      setCounterNonce(nonce);
+      const mLength = m.length;
+      const out = new Uint8Array(mLength + mic);
+      setNonce(nonce);
+      if (mic > 0) macStart(a, mLength, mic);
+      crypt(m, mLength, out, mic > 0, false);
       if (mic > 0) {
-        cbcMac(nonce, a, m, 0, m.length, mic);
-        keyStream(0);
-        for (let j = 0; j < mic; j++) out[m.length + j] = x[j] ^ s[j]; // U = T ⊕ first M bytes of S_0
+        // U = T ⊕ first M bytes of S_0 (M is a multiple of 4: whole words)
+        const s = aes.encryptWords(a0, a1, a2, a3);
+        storeWordLE(out, mLength, mLength + mic, x0 ^ s[0]);
+        if (mic > 4) storeWordLE(out, mLength + 4, mLength + mic, x1 ^ s[1]);
+        if (mic > 8) {
+          storeWordLE(out, mLength + 8, mLength + mic, x2 ^ s[2]);
+          storeWordLE(out, mLength + 12, mLength + mic, x3 ^ s[3]);
+        }
       }
-      ctrXor(m, 0, m.length, out, 0);
       return out;
     },
 
@@ -147,13 +206,22 @@ export function createCcmStar(key: Uint8Array): CcmStar {
       const cLength = cAndU.length - mic;
       if (cLength > MAX_MESSAGE) throw new RangeError(`"cAndU" ciphertext longer than ${MAX_MESSAGE} bytes (L = 2)`);
       const plaintext = new Uint8Array(cLength);
-      setCounterNonce(nonce);
-      ctrXor(cAndU, 0, cLength, plaintext, 0);
-      if (mic === 0) return { ok: true, plaintext }; // encryption-only level: nothing to verify
-      cbcMac(nonce, a, plaintext, 0, cLength, mic);
-      keyStream(0);
-      let diff = 0; // constant-time over the MIC
-      for (let j = 0; j < mic; j++) diff |= (x[j] ^ s[j]) ^ cAndU[cLength + j];
+      setNonce(nonce);
+      if (mic === 0) { // encryption-only level: nothing to verify
+        crypt(cAndU, cLength, plaintext, false, true);
+        return { ok: true, plaintext };
+      }
+      macStart(a, cLength, mic);
+      crypt(cAndU, cLength, plaintext, true, true);
+      const s = aes.encryptWords(a0, a1, a2, a3); // S_0
+      const end = cAndU.length;
+      // constant-time over the MIC: T ⊕ S_0 against U, a word at a time
+      let diff = x0 ^ s[0] ^ loadWordLE(cAndU, cLength, end);
+      if (mic > 4) diff |= x1 ^ s[1] ^ loadWordLE(cAndU, cLength + 4, end);
+      if (mic > 8) {
+        diff |= x2 ^ s[2] ^ loadWordLE(cAndU, cLength + 8, end);
+        diff |= x3 ^ s[3] ^ loadWordLE(cAndU, cLength + 12, end);
+      }
       // Verify the tag before releasing plaintext: on mismatch the decrypted bytes are wiped and
       // never returned; the only output is the verdict (Annex A.3 decryption transformation).
       if (diff !== 0) {
@@ -168,8 +236,14 @@ export function createCcmStar(key: Uint8Array): CcmStar {
       abytes(m, undefined, 'm');
       if (m.length > MAX_MESSAGE) throw new RangeError(`"m" expected at most ${MAX_MESSAGE} bytes (L = 2), got length=${m.length}`);
       if (mic === 0) return new Uint8Array(0);
-      cbcMac(nonce, a, m, 0, m.length, mic);
-      return x.slice(0, mic);
+      setNonce(nonce);
+      macStart(a, m.length, mic);
+      crypt(m, m.length, null, true, false);
+      const t = new Uint8Array(mic);
+      storeWordLE(t, 0, mic, x0);
+      if (mic > 4) storeWordLE(t, 4, mic, x1);
+      if (mic > 8) { storeWordLE(t, 8, mic, x2); storeWordLE(t, 12, mic, x3); }
+      return t;
     },
   };
 }
