@@ -1,7 +1,13 @@
 // Registry of CLI commands; each lives in its own module under ./commands/.
 import type { Command } from './cli.ts';
+import { certInspect } from './commands/cert-inspect.ts';
+import { decode } from './commands/decode.ts';
+import { devices } from './commands/devices.ts';
 import { icDerive } from './commands/ic-derive.ts';
 
 export const commands: Command[] = [
+  certInspect,
+  decode,
+  devices,
   icDerive,
 ];
