@@ -8,6 +8,7 @@ import { ByteWriter, type Eui64 } from '../../harness/zigbee/codec.ts';
 import { encodeMacFrame, type MacBody, type MacHeader } from '../../harness/zigbee/ieee802154.ts';
 import { encodeNwkHeader, type NwkHeader } from '../../harness/zigbee/nwk.ts';
 import { secureLayer, type AuxSecurityHeader, type LayerKey } from '../../harness/zigbee/security.ts';
+import { seededRandom } from '../../harness/sim/air.ts';
 
 export interface Party {
   eui64: Eui64;
@@ -138,14 +139,5 @@ export function apsFrame(h: ApsHeader, payload: Uint8Array, sec?: ApsSecurity): 
 
 // ---- A deterministic PRNG (tests print the seed; the benchmark is reproducible) ----------------
 
-/** mulberry32: small, fast, seedable; good enough to pick mutations and traffic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the virtual air uses for fault injection (mulberry32). */
+export const prng = seededRandom;
