@@ -126,7 +126,7 @@ export function decodeTapHeader(bytes: Uint8Array, offset = 0): { value: TapHead
   if (start + length > bytes.length) r.fail(`TAP length ${length} runs past the end of the packet (${bytes.length - start} bytes)`, start + 2);
   const end = start + length;
   const h: TapHeader = { length, skipped: [] };
-  const seen = new Set<number>();
+  let seen = 0; // bit per known TLV type (all < 32): a duplicate is an error
   while (r.offset < end) {
     const at = r.offset;
     if (end - at < 4) r.fail(`truncated TLV header: ${end - at} bytes left in the TAP header`, at);
@@ -136,46 +136,41 @@ export function decodeTapHeader(bytes: Uint8Array, offset = 0): { value: TapHead
     if (r.offset + padded > end) r.fail(`TLV type ${type} length ${len} runs past the TAP header end (${end - start})`, at);
     const value = new ByteReader(bytes, 'capture', r.offset);
     r.offset += padded;
-    const want = (n: number): void => {
-      if (len !== n) r.fail(`TLV type ${type} must have length ${n}, got ${len}`, at);
-      if (seen.has(type)) r.fail(`TLV type ${type} appears twice`, at);
-      seen.add(type);
-    };
     switch (type) {
       case TapTlv.FcsType: {
-        want(1);
+        seen = checkKnownTlv(r, seen, type, len, 1, at);
         const t = value.u8();
         if (t > 2) r.fail(`FCS type ${t} is not 0 (none), 1 (16-bit) or 2 (32-bit)`, at + 4);
         h.fcsType = t as TapFcsType;
         break;
       }
       case TapTlv.Rss:
-        want(4);
+        seen = checkKnownTlv(r, seen, type, len, 4, at);
         h.rssi = readF32(value);
         break;
       case TapTlv.BitRate:
-        want(4);
+        seen = checkKnownTlv(r, seen, type, len, 4, at);
         h.bitRate = value.u32();
         break;
       case TapTlv.ChannelAssignment:
-        want(3);
+        seen = checkKnownTlv(r, seen, type, len, 3, at);
         h.channel = value.u16();
         h.page = value.u8();
         break;
       case TapTlv.SofTimestamp:
-        want(8);
+        seen = checkKnownTlv(r, seen, type, len, 8, at);
         h.sofTimestampNs = readU64(value);
         break;
       case TapTlv.EofTimestamp:
-        want(8);
+        seen = checkKnownTlv(r, seen, type, len, 8, at);
         h.eofTimestampNs = readU64(value);
         break;
       case TapTlv.Lqi:
-        want(1);
+        seen = checkKnownTlv(r, seen, type, len, 1, at);
         h.lqi = value.u8();
         break;
       case TapTlv.ChannelFrequency:
-        want(4);
+        seen = checkKnownTlv(r, seen, type, len, 4, at);
         h.frequencyKhz = readF32(value);
         break;
       default:
@@ -183,6 +178,17 @@ export function decodeTapHeader(bytes: Uint8Array, offset = 0): { value: TapHead
     }
   }
   return { value: h, offset: end };
+}
+
+/**
+ * Length and duplicate check of a known TLV; returns the updated seen-bitmask. A plain function,
+ * not a per-TLV closure: it runs for every packet of every capture read.
+ */
+function checkKnownTlv(r: ByteReader, seen: number, type: number, len: number, expected: number, at: number): number {
+  if (len !== expected) r.fail(`TLV type ${type} must have length ${expected}, got ${len}`, at);
+  const bit = 1 << type;
+  if (seen & bit) r.fail(`TLV type ${type} appears twice`, at);
+  return seen | bit;
 }
 
 /** TAP header + PSDU, the record body of a LINKTYPE 283 packet. */
