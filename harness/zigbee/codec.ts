@@ -144,12 +144,12 @@ export class ByteWriter {
  */
 export type Eui64 = string;
 
-const HEX = '0123456789abcdef';
+/** Two hex digits per byte value: EUI-64 strings are built on every secured frame. */
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 export function eui64FromAir(air: Uint8Array): Eui64 {
-  let s = '';
-  for (let i = 7; i >= 0; i--) s += HEX[air[i] >> 4] + HEX[air[i] & 15];
-  return s;
+  return HEX_PAIRS[air[7]] + HEX_PAIRS[air[6]] + HEX_PAIRS[air[5]] + HEX_PAIRS[air[4]]
+    + HEX_PAIRS[air[3]] + HEX_PAIRS[air[2]] + HEX_PAIRS[air[1]] + HEX_PAIRS[air[0]];
 }
 
 export function eui64ToAir(e: Eui64): Uint8Array {
