@@ -22,8 +22,9 @@ import {
   type ApsHeader,
   type TransportKeyDescriptor,
 } from '../../harness/zigbee/aps.ts';
-import { DecodeError, type Layer } from '../../harness/zigbee/codec.ts';
+import { DecodeError } from '../../harness/zigbee/codec.ts';
 import { auxHeaderLength, keyForKeyId, unsecureLayer, type AuxSecurityHeader } from '../../harness/zigbee/security.ts';
+import { plain, decodeOrDecodeError, thrown } from '../helpers/decode-checks.ts';
 
 // ---- helpers (shared shape with zdo/zcl tests) -------------------------------------------------
 
@@ -39,35 +40,8 @@ interface Vector {
 }
 const VECTORS: Vector[] = JSON.parse(readFileSync(new URL('../../vectors/zigbee-app-frames.json', import.meta.url), 'utf8')).vectors;
 
-/** Decoded value with byte fields as hex, for comparing with the JSON `expect`. */
-function plain(v: unknown): unknown {
-  if (v instanceof Uint8Array) return bytesToHex(v);
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
 
-/** Runs a decoder on arbitrary bytes: it returns, or throws a DecodeError of `layer` inside the input. */
-function decodeOrDecodeError<T>(fn: () => T, layer: Layer, lo: number, hi: number): T | DecodeError {
-  try {
-    return fn();
-  } catch (e) {
-    if (!(e instanceof DecodeError)) throw new Error(`non-DecodeError thrown: ${String(e)}`);
-    if (e.layer !== layer) throw new Error(`DecodeError with layer ${e.layer}, expected ${layer}: ${e.message}`);
-    if (e.offset < lo || e.offset > hi) throw new Error(`DecodeError offset ${e.offset} outside ${lo}..${hi}: ${e.message}`);
-    return e;
-  }
-}
 
-function thrown(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    throw e;
-  }
-  throw new Error('expected a DecodeError');
-}
 
 // ---- arbitraries -------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import {
   type KeyEstablishmentCommand,
 } from '../../harness/zigbee/clusters/key-establishment.ts';
 import { KEEP_ALIVE_FAILURE_LIMIT, TC_KEEP_ALIVE_BASE, TC_KEEP_ALIVE_JITTER, keepAliveIntervalBoundsMs, readKeepAliveParameters } from '../../harness/zigbee/clusters/keep-alive.ts';
-import { DecodeError, type Layer } from '../../harness/zigbee/codec.ts';
+import { DecodeError } from '../../harness/zigbee/codec.ts';
 import {
   ZCL_STATUS_NAMES,
   ZclDataType,
@@ -26,6 +26,7 @@ import {
   type ZclReadRecord,
   type ZclValue,
 } from '../../harness/zigbee/zcl.ts';
+import { plain, decodeOrDecodeError, thrown } from '../helpers/decode-checks.ts';
 
 interface Vector {
   name: string;
@@ -35,33 +36,8 @@ interface Vector {
 }
 const VECTORS: Vector[] = JSON.parse(readFileSync(new URL('../../vectors/zigbee-app-frames.json', import.meta.url), 'utf8')).vectors;
 
-function plain(v: unknown): unknown {
-  if (v instanceof Uint8Array) return bytesToHex(v);
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
 
-function decodeOrDecodeError<T>(fn: () => T, layer: Layer, lo: number, hi: number): T | DecodeError {
-  try {
-    return fn();
-  } catch (e) {
-    if (!(e instanceof DecodeError)) throw new Error(`non-DecodeError thrown: ${String(e)}`);
-    if (e.layer !== layer) throw new Error(`DecodeError with layer ${e.layer}, expected ${layer}: ${e.message}`);
-    if (e.offset < lo || e.offset > hi) throw new Error(`DecodeError offset ${e.offset} outside ${lo}..${hi}: ${e.message}`);
-    return e;
-  }
-}
 
-function thrown(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    throw e;
-  }
-  throw new Error('expected a DecodeError');
-}
 
 /** ZCL header then the KE payload, as a dissector would stage it. */
 function decodeKeFrame(bytes: Uint8Array, base = 0, suite?: number) {

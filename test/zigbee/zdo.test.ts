@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, hexToBytes } from '../../harness/crypto/bytes.ts';
-import { DecodeError, type Layer } from '../../harness/zigbee/codec.ts';
+import { DecodeError } from '../../harness/zigbee/codec.ts';
 import {
   NODE_DESCRIPTOR_BYTES,
   ZDP_CLUSTER_NAMES,
@@ -17,6 +17,7 @@ import {
   type ZdpCommand,
   type ZdpFrame,
 } from '../../harness/zigbee/zdo.ts';
+import { plain, decodeOrDecodeError, thrown } from '../helpers/decode-checks.ts';
 
 interface Vector {
   name: string;
@@ -27,33 +28,8 @@ interface Vector {
 }
 const VECTORS: Vector[] = JSON.parse(readFileSync(new URL('../../vectors/zigbee-app-frames.json', import.meta.url), 'utf8')).vectors;
 
-function plain(v: unknown): unknown {
-  if (v instanceof Uint8Array) return bytesToHex(v);
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
 
-function decodeOrDecodeError<T>(fn: () => T, layer: Layer, lo: number, hi: number): T | DecodeError {
-  try {
-    return fn();
-  } catch (e) {
-    if (!(e instanceof DecodeError)) throw new Error(`non-DecodeError thrown: ${String(e)}`);
-    if (e.layer !== layer) throw new Error(`DecodeError with layer ${e.layer}, expected ${layer}: ${e.message}`);
-    if (e.offset < lo || e.offset > hi) throw new Error(`DecodeError offset ${e.offset} outside ${lo}..${hi}: ${e.message}`);
-    return e;
-  }
-}
 
-function thrown(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    throw e;
-  }
-  throw new Error('expected a DecodeError');
-}
 
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
