@@ -7,13 +7,9 @@ import suite2Vector from '../../vectors/cbke-suite2.json' with { type: 'json' };
 import { hexToBytes } from '../../harness/crypto/bytes.ts';
 import { CRYPTO_SUITE_1 } from '../../harness/crypto/cbke-suites.ts';
 import { deterministicRandom, TestCa } from '../../harness/crypto/test-ca.ts';
-import { main, type CliIO } from '../../harness/run/cli.ts';
+import { main } from '../../harness/run/cli.ts';
+import { captureIO } from '../helpers/cli-io.ts';
 
-// Same shape as captureIO in cli.test.ts; importing that file would register (and re-run) its tests here.
-function captureIO(): CliIO & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', out(t: string) { io.stdout += t + '\n'; }, err(t: string) { io.stderr += t + '\n'; } };
-  return io;
-}
 
 const CERT_V1 = suite1Vector.responder.certificate; // SE Annex C.5.1.2
 const CERT_V2 = suite2Vector.responder.certificate; // SE Annex C.6.1.2

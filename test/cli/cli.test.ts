@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { main, type CliIO } from '../../harness/run/cli.ts';
+import { main } from '../../harness/run/cli.ts';
+import { captureIO } from '../helpers/cli-io.ts';
 
-export function captureIO(): CliIO & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', out(t: string) { io.stdout += t + '\n'; }, err(t: string) { io.stderr += t + '\n'; } };
-  return io;
-}
 
 describe('sehil CLI dispatch', () => {
   it('prints help and exits 0 on --help', async () => {

@@ -4,15 +4,11 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPcapngWriter } from '../../harness/capture/file.ts';
 import { bytesToHex } from '../../harness/crypto/bytes.ts';
-import { main, type CliIO } from '../../harness/run/cli.ts';
+import { main } from '../../harness/run/cli.ts';
+import { captureIO } from '../helpers/cli-io.ts';
 import { frameKinds } from '../helpers/frame-kinds.ts';
 import { D2, INSTALL_CODE, NWK_KEY } from '../helpers/zigbee-traffic.ts';
 
-// Same shape as captureIO in cli.test.ts; importing that file would re-run its tests here.
-function captureIO(): CliIO & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', out(t: string) { io.stdout += t + '\n'; }, err(t: string) { io.stderr += t + '\n'; } };
-  return io;
-}
 
 const NWK_HEX = bytesToHex(NWK_KEY);
 const cases = frameKinds();

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { main, type CliIO } from '../../harness/run/cli.ts';
+import { main } from '../../harness/run/cli.ts';
+import { captureIO } from '../helpers/cli-io.ts';
 
-// Same shape as captureIO in cli.test.ts; importing that file would re-run its tests here.
-function captureIO(): CliIO & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', out(t: string) { io.stdout += t + '\n'; }, err(t: string) { io.stderr += t + '\n'; } };
-  return io;
-}
 
 // Published vector (crypto.md §1.2 #1; vectors/install-codes.json ic-1).
 const CODE = '83FED3407A939723A5C639B26916D505';
