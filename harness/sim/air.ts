@@ -79,19 +79,33 @@ export class VirtualAir {
     const airMs = airtimeUs(psdu.length) / 1000;
     this.transmitted.set(channel, (this.transmitted.get(channel) ?? 0) + 1);
     const frame: AirFrame = { psdu: psdu.slice(), channel, timestampUs: BigInt(Math.round(start * 1000)), sender: from.name, rssi: -40, lqi: 255 };
+    // One timer per delivery delay (sniffers: airtime; nodes: airtime + fault delay), not one per
+    // listener: with a thousand nodes on a channel, per-listener timers dominate a run.
+    const toSniffers: [Listener, AirFrame][] = [];
+    const toNodes: [Listener, AirFrame][] = [];
     for (const l of this.listeners) {
       if (l === from || l.channel !== channel) continue;
+      if (l.sniffer) { toSniffers.push([l, frame]); continue; }
       // Sniffers see the air as it is; faults model what a receiving node misses.
-      if (!l.sniffer && this.faults.loss > 0 && this.faults.random() < this.faults.loss) continue;
+      if (this.faults.loss > 0 && this.faults.random() < this.faults.loss) continue;
       let delivered = frame;
-      if (!l.sniffer && this.faults.corruption > 0 && this.faults.random() < this.faults.corruption) {
+      if (this.faults.corruption > 0 && this.faults.random() < this.faults.corruption) {
         const bad = frame.psdu.slice();
         const bit = Math.floor(this.faults.random() * bad.length * 8);
         bad[bit >> 3] ^= 1 << (bit & 7);
         delivered = { ...frame, psdu: bad };
       }
-      const delay = airMs + (l.sniffer ? 0 : this.faults.delayMs);
-      this.clock.setTimer(delay, () => { if (this.listeners.has(l) && l.channel === channel) l.onFrame(delivered); });
+      toNodes.push([l, delivered]);
+    }
+    const deliver = (batch: [Listener, AirFrame][]) => () => {
+      for (const [l, f] of batch) if (this.listeners.has(l) && l.channel === channel) l.onFrame(f);
+    };
+    if (this.faults.delayMs === 0) {
+      const all = toNodes.concat(toSniffers);
+      if (all.length) this.clock.setTimer(airMs, deliver(all));
+    } else {
+      if (toSniffers.length) this.clock.setTimer(airMs, deliver(toSniffers));
+      if (toNodes.length) this.clock.setTimer(airMs + this.faults.delayMs, deliver(toNodes));
     }
     await this.clock.sleep(airMs);
   }
