@@ -49,7 +49,8 @@ export interface Sniffer extends RoleBase {
 export interface NetworkParams {
   channel: number;
   panId: number;
-  extendedPanId?: Uint8Array;
+  /** Printed-order hex, as EUI-64s are written (default: the TC's EUI-64). */
+  extendedPanId?: Eui64;
   networkKey?: Uint8Array;
 }
 

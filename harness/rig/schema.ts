@@ -36,6 +36,8 @@ const serialPort = z.string({
 const simRole = z.object({
   driver: z.literal('sim'),
   profile: z.string().default('compliant').describe('behaviour profile of the simulated node (see `sehil selftest`)'),
+  fault: z.enum(['stops-answering']).optional()
+    .describe('for the kit\'s own tests: the simulated device stops answering its control channel (joins and leaves never complete)'),
 }).strict();
 const nrfSnifferRole = z.object({
   driver: z.literal('nrf-sniffer'),

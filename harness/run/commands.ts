@@ -4,10 +4,12 @@ import { certInspect } from './commands/cert-inspect.ts';
 import { decode } from './commands/decode.ts';
 import { devices } from './commands/devices.ts';
 import { icDerive } from './commands/ic-derive.ts';
+import { run } from './commands/run.ts';
 
 export const commands: Command[] = [
   certInspect,
   decode,
   devices,
   icDerive,
+  run,
 ];

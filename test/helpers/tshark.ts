@@ -36,6 +36,8 @@ export interface TsharkOptions {
   /** How the keys reach tshark: the key file in a temp WIRESHARK_CONFIG_DIR (default) or `-o uat:` options. */
   keysVia?: 'config-dir' | 'option';
   extraArgs?: string[];
+  /** Use this zigbee_pc_keys file text as written (a run's artifact) instead of formatting `keys`. */
+  keyFileText?: string;
   /** Accept tshark's exit 2 for "cut short in the middle of a packet" (the packets before it are printed). */
   allowCutShort?: boolean;
 }
@@ -45,7 +47,7 @@ function runRaw(pcapPath: string, keys: readonly WiresharkKey[], args: string[],
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sehil-tshark-'));
   try {
     // Always an empty-but-for-our-keys config dir: with no keys, no key from anywhere else.
-    fs.writeFileSync(path.join(dir, 'zigbee_pc_keys'), opts.keysVia === 'option' ? '' : formatZigbeePcKeys(keys));
+    fs.writeFileSync(path.join(dir, 'zigbee_pc_keys'), opts.keysVia === 'option' ? '' : opts.keyFileText ?? formatZigbeePcKeys(keys));
     const keyArgs = opts.keysVia === 'option' ? tsharkKeyArgs(keys) : [];
     const filter = opts.filter ? ['-Y', opts.filter] : [];
     const r = spawnSync(tsharkPath, ['-n', '-r', pcapPath, ...keyArgs, ...filter, ...args, ...(opts.extraArgs ?? [])], {
@@ -79,4 +81,33 @@ export function runTsharkJson(pcapPath: string, keys: readonly WiresharkKey[], o
 /** `tshark -T pdml`: the XML text (for tests that want to grep the full dissection tree). */
 export function runTsharkPdml(pcapPath: string, keys: readonly WiresharkKey[], opts: TsharkOptions = {}): string {
   return runRaw(pcapPath, keys, ['-T', 'pdml'], opts);
+}
+
+/**
+ * What real tshark finds wrong with a capture opened with its keys: malformed frames, expert
+ * warnings or errors, bad FCS, secured layers left encrypted. Empty when every frame is clean.
+ */
+export function tsharkCaptureProblems(capture: string, keys: readonly WiresharkKey[], opts: TsharkOptions = {}): { problems: string[]; frames: number; decryptedByLabel: number; decryptedByLearned: number } {
+  const rows = runTshark(capture, keys, ['frame.number', '_ws.malformed', '_ws.expert.severity', '_ws.expert.message', 'wpan.fcs_ok', 'zbee.sec.key_id', 'zbee.sec.key', 'zbee.sec.decryption_key', 'zbee.sec.key.origin', 'zbee_aps.cmd.id', 'zbee_aps.type'], opts);
+  const problems: string[] = [];
+  let byLabel = 0;
+  let byLearned = 0;
+  for (const [no, malformed, severity, message, fcsOk, keyIds, usedKeys, label, origin, , apsType] of rows) {
+    if (malformed) problems.push(`#${no}: malformed`);
+    // Expert severities: 0x00800000 = error, 0x00600000 = warning.
+    const sev = severity ? severity.split(',').map(Number) : [];
+    if (sev.some((s) => s >= 0x00600000)) problems.push(`#${no}: expert ${severity} ${message}`);
+    if (fcsOk !== '1' && fcsOk !== 'True') problems.push(`#${no}: FCS ${fcsOk}`);
+    // A layer is decrypted when Wireshark shows the key that opened it: from the key file
+    // (decryption_key = its label) or learned from an earlier Transport Key (key.origin = that frame).
+    let secured = keyIds ? keyIds.split(',').length : 0;
+    const opened = usedKeys ? usedKeys.split(',').length : 0;
+    // A secured APS ack carries only a MIC (no ciphertext): Wireshark has nothing to decrypt and
+    // shows no key for it.
+    if ((apsType === '0x02' || apsType === '2') && secured === 2) secured--;
+    if (secured !== opened) problems.push(`#${no}: ${secured} secured layer(s), ${opened} decrypted`);
+    if (label) byLabel++;
+    if (origin) byLearned++;
+  }
+  return { problems, frames: rows.length, decryptedByLabel: byLabel, decryptedByLearned: byLearned };
 }
