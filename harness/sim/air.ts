@@ -38,10 +38,26 @@ export function airtimeUs(psduLength: number): number {
   return (psduLength + 6) * 32;
 }
 
-type Listener = { name: string; channel: number; onFrame: (f: AirFrame) => void; sniffer: boolean };
+/** A sniffer's handle on the air. */
+export interface AirSniff {
+  setChannel(c: number): void;
+  detach(): void;
+}
 
-export class VirtualAir {
+/** What nodes and sniffers need of an air: VirtualAir in process, ZmqAir across processes. */
+export interface Air {
+  /** Attaches a node's radio. `onFrame` gets frames sent by other radios on the same channel. */
+  attach(name: string, channel: number, onFrame: (f: AirFrame) => void): Radio;
+  /** A sniffer: hears every frame on `channel`, fault-free. */
+  sniff(channel: number, onFrame: (f: AirFrame) => void, name?: string): AirSniff;
+}
+
+type Listener = { name: string; channel: number; onFrame: (f: AirFrame) => void; sniffer: boolean; attached: boolean };
+
+export class VirtualAir implements Air {
   private readonly listeners = new Set<Listener>();
+  /** Listeners per channel, nodes before sniffers (delivery order); rebuilt after any attach, detach or retune. */
+  private byChannel: Map<number, readonly Listener[]> | undefined;
   private readonly faults: Required<Omit<AirFaults, 'random'>> & { random: () => number };
   /** Frames put on the air, per channel (for progress and scale reports). */
   readonly transmitted = new Map<number, number>();
@@ -53,23 +69,58 @@ export class VirtualAir {
   /** Attaches a node's radio. `onFrame` gets frames sent by other radios on the same channel. */
   attach(name: string, channel: number, onFrame: (f: AirFrame) => void): Radio {
     checkChannel(channel);
-    const l: Listener = { name, channel, onFrame, sniffer: false };
-    this.listeners.add(l);
+    const l: Listener = { name, channel, onFrame, sniffer: false, attached: true };
+    this.add(l);
+    const retune = (c: number) => this.retune(l, c);
     return {
       name,
       get channel() { return l.channel; },
-      set channel(c: number) { checkChannel(c); l.channel = c; },
+      set channel(c: number) { checkChannel(c); retune(c); },
       transmit: (psdu) => this.transmit(l, psdu),
-      detach: () => { this.listeners.delete(l); },
+      detach: () => this.remove(l),
     };
   }
 
   /** A sniffer: hears every frame on `channel` (its own channel setting can change later). Returns detach. */
-  sniff(channel: number, onFrame: (f: AirFrame) => void, name = 'sniffer'): { setChannel(c: number): void; detach(): void } {
+  sniff(channel: number, onFrame: (f: AirFrame) => void, name = 'sniffer'): AirSniff {
     checkChannel(channel);
-    const l: Listener = { name, channel, onFrame, sniffer: true };
+    const l: Listener = { name, channel, onFrame, sniffer: true, attached: true };
+    this.add(l);
+    return { setChannel: (c) => { checkChannel(c); this.retune(l, c); }, detach: () => this.remove(l) };
+  }
+
+  private add(l: Listener): void {
     this.listeners.add(l);
-    return { setChannel: (c) => { checkChannel(c); l.channel = c; }, detach: () => { this.listeners.delete(l); } };
+    this.byChannel = undefined;
+  }
+
+  private remove(l: Listener): void {
+    l.attached = false;
+    this.listeners.delete(l);
+    this.byChannel = undefined;
+  }
+
+  private retune(l: Listener, c: number): void {
+    if (l.channel === c) return;
+    l.channel = c;
+    this.byChannel = undefined;
+  }
+
+  /** The listeners on `channel` now (an array never changed once built: a transmission may hold it). */
+  private onChannel(channel: number): readonly Listener[] {
+    if (!this.byChannel) {
+      const m = new Map<number, Listener[]>();
+      for (const sniffers of [false, true]) {
+        for (const l of this.listeners) {
+          if (l.sniffer !== sniffers) continue;
+          let a = m.get(l.channel);
+          if (!a) m.set(l.channel, (a = []));
+          a.push(l);
+        }
+      }
+      this.byChannel = m;
+    }
+    return this.byChannel.get(channel) ?? [];
   }
 
   private async transmit(from: Listener, psdu: Uint8Array): Promise<void> {
@@ -79,6 +130,19 @@ export class VirtualAir {
     const airMs = airtimeUs(psdu.length) / 1000;
     this.transmitted.set(channel, (this.transmitted.get(channel) ?? 0) + 1);
     const frame: AirFrame = { psdu: psdu.slice(), channel, timestampUs: BigInt(Math.round(start * 1000)), sender: from.name, rssi: -40, lqi: 255 };
+    const f = this.faults;
+    if (f.loss === 0 && f.corruption === 0 && f.delayMs === 0) {
+      // Fault-free: one timer, and the channel's listener array as it is now — no per-listener
+      // allocation (a thousand nodes hear every frame of a scale run).
+      const targets = this.onChannel(channel);
+      if (targets.length > 1 || (targets.length === 1 && targets[0] !== from)) {
+        this.clock.setTimer(airMs, () => {
+          for (const l of targets) if (l !== from && l.attached && l.channel === channel) l.onFrame(frame);
+        });
+      }
+      await this.clock.sleep(airMs);
+      return;
+    }
     // One timer per delivery delay (sniffers: airtime; nodes: airtime + fault delay), not one per
     // listener: with a thousand nodes on a channel, per-listener timers dominate a run.
     const toSniffers: [Listener, AirFrame][] = [];

@@ -5,7 +5,7 @@
 // that take on parent duties once joined. Every decision reads `behaviour` (profiles.ts).
 import { deriveInstallCodeLinkKey, installCodeFromBytes, parseInstallCode, type InstallCode } from '../crypto/install-code.ts';
 import { abytes } from '../crypto/bytes.ts';
-import type { VirtualAir } from '../sim/air.ts';
+import type { Air } from '../sim/air.ts';
 import type { Clock } from '../sim/clock.ts';
 import { ApsKeyType } from '../zigbee/aps.ts';
 import type { Eui64 } from '../zigbee/codec.ts';
@@ -30,7 +30,7 @@ import type { Transcript } from './transcript.ts';
 export type JoinerDeviceType = 'router' | 'end-device' | 'sleepy-end-device';
 
 export interface JoinerOptions {
-  air: VirtualAir;
+  air: Air;
   clock: Clock;
   eui64: Eui64;
   name?: string;

@@ -2,7 +2,7 @@
 // FCS, acknowledgements and retries, duplicate rejection, beacon request → beacon, association,
 // data-request polling, and on parents the indirect queue for children whose receiver is off.
 // Frames are built with harness/zigbee/ieee802154.ts, so every PSDU on the air is exact.
-import { airtimeUs, type AirFrame, type Radio, type VirtualAir } from '../sim/air.ts';
+import { airtimeUs, type AirFrame, type Radio, type Air } from '../sim/air.ts';
 import type { Eui64 } from '../zigbee/codec.ts';
 import {
   crc16Kermit, decodeMacFrame, encodeMacFrame, MacAddrMode, MacFrameType,
@@ -96,7 +96,7 @@ export class Mac {
   /** Sleepy devices: poll the parent (set by the node; called when a frame says more is pending). */
   onMorePending: () => void = () => {};
 
-  constructor(private readonly ctx: NodeContext, air: VirtualAir, channel: number, public rxOnWhenIdle: boolean) {
+  constructor(private readonly ctx: NodeContext, air: Air, channel: number, public rxOnWhenIdle: boolean) {
     this.seq = ctx.random.int(256);
     this.radio = air.attach(ctx.name, channel, (f) => this.onAir(f));
     this.indirect = new IndirectQueue(ctx.clock, MacTiming.transactionPersistenceMs);

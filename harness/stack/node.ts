@@ -3,7 +3,7 @@
 // Center, joiner, router duties) are separate objects that drive a node; the node itself has no
 // policy. Time only through the clock, radio only through the virtual air.
 import type { ApsApplication, ApsDataIndication, ApsService, LinkKeyOrigin } from './app.ts';
-import type { VirtualAir } from '../sim/air.ts';
+import type { Air } from '../sim/air.ts';
 import type { Clock } from '../sim/clock.ts';
 import { eui64ToAir, parseEui64, type Eui64 } from '../zigbee/codec.ts';
 import { encodeCapability, type Capability } from '../zigbee/ieee802154.ts';
@@ -30,7 +30,7 @@ export interface ZigbeeNodeOptions {
   /** Name in transcripts and on the air (the radio's name). */
   name: string;
   eui64: Eui64;
-  air: VirtualAir;
+  air: Air;
   clock: Clock;
   deviceType: DeviceType;
   /** Initial channel (default 11). */

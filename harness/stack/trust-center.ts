@@ -5,7 +5,7 @@
 // `behaviour` (profiles.ts) at the moment it is taken.
 import { parseInstallCode, deriveInstallCodeLinkKey, installCodeFromBytes, type InstallCode } from '../crypto/install-code.ts';
 import { abytes } from '../crypto/bytes.ts';
-import type { VirtualAir } from '../sim/air.ts';
+import type { Air } from '../sim/air.ts';
 import type { Clock } from '../sim/clock.ts';
 import { UpdateDeviceStatus } from '../zigbee/aps.ts';
 import { parseEui64, type Eui64 } from '../zigbee/codec.ts';
@@ -24,7 +24,7 @@ import { sendNetworkKey, updateNetworkKey } from './tc-transport.ts';
 import type { Transcript } from './transcript.ts';
 
 export interface TrustCenterOptions extends Partial<TcOptions> {
-  air: VirtualAir;
+  air: Air;
   clock: Clock;
   eui64: Eui64;
   name?: string;
