@@ -16,3 +16,6 @@ export { cryptoKeyRandom, seededKeyRandom, randomSource } from './random.ts';
 export { Signal, Deadline } from './signal.ts';
 export * from './profiles.ts';
 export type * from './app.ts';
+export {
+  hostSeTrustCenter, hostSeDevice, SE_ENDPOINT, type SeTrustCenter, type SeTrustCenterOptions, type SeDevice, type SeDeviceOptions, type SeJoinResult,
+} from './smart-energy.ts';
