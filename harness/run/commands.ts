@@ -4,12 +4,16 @@ import { certInspect } from './commands/cert-inspect.ts';
 import { decode } from './commands/decode.ts';
 import { devices } from './commands/devices.ts';
 import { icDerive } from './commands/ic-derive.ts';
+import { rigCheck } from './commands/rig-check.ts';
 import { run } from './commands/run.ts';
+import { selftest } from './commands/selftest.ts';
 
 export const commands: Command[] = [
   certInspect,
   decode,
   devices,
   icDerive,
+  rigCheck,
   run,
+  selftest,
 ];
