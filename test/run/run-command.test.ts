@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../harness/capture/file.ts';
 import type { RunRecord } from '../../harness/run/run-reporter.ts';
+import { pathToFileURL } from 'node:url';
+import { chromiumAvailable, chromiumSkipReason, launchChromium, watchPage, withSkipReason } from '../helpers/chromium.ts';
 import { tsharkAvailable, tsharkCaptureProblems, tsharkSkipReason } from '../helpers/tshark.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -98,6 +100,30 @@ describe('sehil run on the simulated rig', () => {
     expect(frames).toBeGreaterThan(100);
   });
   if (!tsharkAvailable) it.skip(tsharkSkipReason, () => {});
+
+  it.skipIf(!chromiumAvailable)(withSkipReason('the HTML report opens in Chromium with every test, its status and its capture'), async () => {
+    const run = readRun(out);
+    const html = path.join(out, 'html', 'index.html');
+    expect(fs.existsSync(html)).toBe(true);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const watch = await watchPage(page);
+      await page.goto(pathToFileURL(html).href);
+      const leaf = (title: string) => page.getByTestId('tree-leaf').filter({ has: page.getByTestId('tree-leaf-title').getByText(title, { exact: true }) });
+      // Allure groups the tree by the suite label: open each group.
+      for (const suite of new Set(run.cases.map((c) => c.suite))) await page.getByText(suite, { exact: true }).first().click();
+      for (const c of run.cases) await leaf(`${c.id} ${c.title}`).getByTestId(`tree-leaf-status-${c.state}`).waitFor({ timeout: 40_000 });
+      expect(await page.getByTestId('tree-leaf').count()).toBe(run.cases.length);
+      await leaf(`IC-01 ${run.cases.find((c) => c.id === 'IC-01')!.title}`).click();
+      await page.getByText('IC-01.pcapng', { exact: true }).waitFor({ timeout: 20_000 });
+      expect(await page.locator('body').innerText()).toContain('IC-01.pcapng.zigbee_pc_keys');
+      expect(watch.external, 'requests that left the machine').toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
+  if (!chromiumAvailable) it.skip(chromiumSkipReason, () => {});
 
   it('--json prints one JSON document on stdout and nothing else', () => {
     const r = sehil(['run', '--suite', 'install-code', '--grep', 'IC-05', '--out', path.join(tmp, 'json'), '--json']);
