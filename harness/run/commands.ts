@@ -4,6 +4,7 @@ import { certInspect } from './commands/cert-inspect.ts';
 import { decode } from './commands/decode.ts';
 import { devices } from './commands/devices.ts';
 import { icDerive } from './commands/ic-derive.ts';
+import { reportMerge } from './commands/report-merge.ts';
 import { rigCheck } from './commands/rig-check.ts';
 import { run } from './commands/run.ts';
 import { selftest } from './commands/selftest.ts';
@@ -13,6 +14,7 @@ export const commands: Command[] = [
   decode,
   devices,
   icDerive,
+  reportMerge,
   rigCheck,
   run,
   selftest,

@@ -132,6 +132,26 @@ describe('sehil run on the simulated rig', () => {
     expect(doc.cases.filter((c) => c.state === 'passed').map((c) => c.id)).toEqual(['IC-05']);
     expect(doc.counts.skipped).toBe(5);
   });
+  it('shards: --shard splits by suite file and report merge combines run.json, junit.xml, Allure results and captures', () => {
+    const shards = [1, 2].map((i) => {
+      const dir = path.join(tmp, `shard-${i}`);
+      const r = sehil(['run', '--suite', 'install-code', '--shard', `${i}/2`, '--out', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readRun(dir).shard).toBe(`${i}/2`);
+      return dir;
+    });
+    // One suite file: one shard runs it, the other runs nothing.
+    expect(shards.map((d) => readRun(d).counts.total).sort()).toEqual([0, readRun(out).counts.total]);
+    const merged = path.join(tmp, 'merged');
+    const r = sehil(['report', 'merge', '--out', merged, ...shards]);
+    expect(r.code, r.stderr).toBe(0);
+    const run = readRun(merged);
+    expect(run.counts).toEqual(readRun(out).counts);
+    expect(fs.readFileSync(path.join(merged, 'junit.xml'), 'utf8').match(/<testcase /g)?.length).toBe(run.counts.total);
+    expect(files(path.join(merged, 'tests'), '.pcapng')).toHaveLength(files(path.join(out, 'tests'), '.pcapng').length);
+    expect(fs.existsSync(path.join(merged, 'html', 'index.html'))).toBe(true);
+    expect(sehil(['report', 'merge', '--out', merged, path.join(tmp, 'nothing-here')]).stderr).toMatch(/no run\.json/);
+  });
 });
 
 describe('sehil run: bad input and a bad rig', () => {
