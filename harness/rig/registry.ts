@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { SimJoiner, SimSniffer, SimTrustCenter, SimWorld } from '../../devices/sim/driver.ts';
 import { nrfSnifferFromRig } from '../../devices/nrf-sniffer/driver.ts';
+import { RemoteJoiner, RemoteSniffer, RemoteTrustCenter } from '../../devices/remote/driver.ts';
 import { RealClock, type Clock } from '../sim/clock.ts';
 import type { Eui64 } from '../zigbee/codec.ts';
 import type { Capability } from './capabilities.ts';
@@ -57,6 +58,17 @@ registerDriver({
       throw new RigUnavailableError('sniffer', config.port, 'no such serial device (is the nRF52840 dongle plugged in? `sehil devices` lists what is)');
     }
     return nrfSnifferFromRig(config, rig, clock);
+  },
+});
+
+registerDriver({
+  name: 'remote',
+  plays: ['tc', 'dut', 'sniffer'],
+  create({ rig, role, config, clock }) {
+    if (config.driver !== 'remote') throw new Error('unreachable');
+    if (role === 'tc') return new RemoteTrustCenter(config);
+    if (role === 'sniffer') return new RemoteSniffer(config, clock);
+    return new RemoteJoiner(config, rig.roles.dut.identity?.eui64);
   },
 });
 

@@ -1,5 +1,6 @@
 // Registry of CLI commands; each lives in its own module under ./commands/.
 import type { Command } from './cli.ts';
+import { agent, agentKeygen } from './commands/agent.ts';
 import { certInspect } from './commands/cert-inspect.ts';
 import { decode } from './commands/decode.ts';
 import { devices } from './commands/devices.ts';
@@ -10,6 +11,8 @@ import { run } from './commands/run.ts';
 import { selftest } from './commands/selftest.ts';
 
 export const commands: Command[] = [
+  agent,
+  agentKeygen,
   certInspect,
   decode,
   devices,
