@@ -113,50 +113,8 @@ describe('leave', () => {
   });
 });
 
-describe('SE leave and fresh join with a TC that keeps the CBKE key (ember-se-rejoin-after-leave-faq.txt)', () => {
-  // CBKE lands with the KE application; a different key installed on the TC stands for "the CBKE key of the previous session".
-  const CBKE_STANDIN = hexToBytes('c0ffee00c0ffee00c0ffee00c0ffee00');
-
-  async function previousSession(profile: string) {
-    const { tc, dut } = await setup({ tc: profile, joiner: 'compliant' });
-    dut.behaviour = { ...dut.behaviour, tclkMode: 'cbke' };
-    expect(await within(sim, 60_000, 'first join', dut.join({ channel: CHANNEL }))).toMatchObject({ joined: true, tclk: 'cbke-pending' });
-    tc.setLinkKey(DUT_EUI, CBKE_STANDIN, 'cbke');
-    await within(sim, 5_000, 'leave', dut.leave());
-    await dut.reset();
-    await tc.permitJoin(180);
-    return { tc, dut };
-  }
-
-  it('keeps-key-after-leave: the network key goes out under the old key; the joiner cannot open it and the join fails saying so', async () => {
-    const { tc, dut } = await previousSession('keeps-key-after-leave');
-    const mark = sim.sniffed.length;
-    const r = await within(sim, 30_000, 'second join', dut.join({ channel: CHANNEL }));
-    expect(r).toMatchObject({ joined: false, code: 'no-network-key', emberStatus: EmberStatus.NO_NETWORK_KEY_RECEIVED });
-    expect(r.reason).toMatch(/network key sent under a key this device does not hold/);
-    expect(r.reason).toMatch(/"install-code"/);
-    expect(r.reason).toMatch(/0xAD NO_NETWORK_KEY_RECEIVED/);
-    expect(r.reason).toMatch(/0xAF PRECONFIGURED_KEY_REQUIRED/);
-    const air = decodeAir(since(sim, mark), { nwk: [{ label: 'nwk', key: NETWORK_KEY }], link: [{ label: 'install-code', key: hexToBytes(INSTALL_CODE_KEY) }, { label: 'cbke', key: CBKE_STANDIN }] });
-    const tk = air.find((x) => apsCommandOf(x)?.type === 'transportKey');
-    expect(tk?.aps).toMatchObject({ openedWith: 'cbke', aux: { keyId: 2 } });
-    expect(dut.joined).toBe(false);
-
-    // The fix of the FAQ: delete the TC's key entry; the fresh join then uses the install-code key.
-    await tc.deleteLinkKey(DUT_EUI);
-    await tc.permitJoin(180);
-    const again = await within(sim, 30_000, 'third join', dut.join({ channel: CHANNEL }));
-    expect(again).toMatchObject({ joined: true, tclk: 'cbke-pending' });
-  });
-
-  it('a compliant TC sends the network key under the install-code key of a fresh join', async () => {
-    const { dut } = await previousSession('compliant');
-    const mark = sim.sniffed.length;
-    expect(await within(sim, 30_000, 'second join', dut.join({ channel: CHANNEL }))).toMatchObject({ joined: true });
-    const air = decodeAir(since(sim, mark), { nwk: [{ label: 'nwk', key: NETWORK_KEY }], link: [{ label: 'install-code', key: hexToBytes(INSTALL_CODE_KEY) }, { label: 'cbke', key: CBKE_STANDIN }] });
-    expect(air.find((x) => apsCommandOf(x)?.type === 'transportKey')?.aps).toMatchObject({ openedWith: 'install-code', aux: { keyId: 2 } });
-  });
-
+// The SE leave/rejoin trap with a real CBKE key is in cbke-join.test.ts.
+describe('fresh join key policy', () => {
   it('the unencrypted-transport-key TC: a joiner with a preconfigured key refuses the key in the clear (Ember 0xAC)', async () => {
     const { dut } = await setup({ tc: 'unencrypted-transport-key' });
     const r = await within(sim, 30_000, 'join', dut.join({ channel: CHANNEL }));
