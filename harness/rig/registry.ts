@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { SimJoiner, SimSniffer, SimTrustCenter, SimWorld } from '../../devices/sim/driver.ts';
 import { nrfSnifferFromRig } from '../../devices/nrf-sniffer/driver.ts';
+import { nrfZigbeeShellFromRig } from '../../devices/nrf-zigbee-shell/driver.ts';
 import { RemoteJoiner, RemoteSniffer, RemoteTrustCenter } from '../../devices/remote/driver.ts';
 import { RealClock, type Clock } from '../sim/clock.ts';
 import type { Eui64 } from '../zigbee/codec.ts';
@@ -58,6 +59,18 @@ registerDriver({
       throw new RigUnavailableError('sniffer', config.port, 'no such serial device (is the nRF52840 dongle plugged in? `sehil devices` lists what is)');
     }
     return nrfSnifferFromRig(config, rig, clock);
+  },
+});
+
+registerDriver({
+  name: 'nrf-zigbee-shell',
+  plays: ['tc', 'dut'],
+  create({ rig, role, config, clock }) {
+    if (config.driver !== 'nrf-zigbee-shell' || role === 'sniffer') throw new Error('unreachable');
+    if (!existsSync(config.port)) {
+      throw new RigUnavailableError(role, config.port, 'no such serial device (is the nRF52840 with the Zigbee shell plugged in? `sehil devices` lists what is)');
+    }
+    return nrfZigbeeShellFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock);
   },
 });
 

@@ -1,0 +1,645 @@
+// The nRF Connect SDK Zigbee shell (radios.md §2) as the rig's Trust Center or DUT. It types shell
+// commands over a serial line (or a recorded transcript), one at a time, each with a deadline,
+// and reads the reply up to `Done` or `Error: …`. Transport, transcript and waits are the nRF
+// sniffer driver's (same Zephyr shell on the same dongle family).
+//
+// What the shell can and cannot do decides the capabilities, declared honestly:
+// - TC (`bdb role zc`): install codes (`bdb ic add`, `bdb ic policy`), the Zigbee 3.0 TC link key
+//   exchange (ZBOSS answers Request Key itself), legacy joiners (`bdb legacy enable`). No CBKE
+//   (ZBOSS shell has no key establishment), no link-key deletion, no way to print link keys or
+//   the network key: keyTable() lists the install-code keys derived from `bdb ic list`, and
+//   networkKey() returns the key this driver configured with `bdb nwkkey` before `bdb start`.
+//   permitJoin(s) is `bdb start` (BDB network steering: the firmware opens for
+//   bdbcMinCommissioningTime, 180 s, whatever `s` is); closing (0) is not possible.
+// - DUT (`bdb role zr|zed`): install code (`bdb ic set`, before the first `bdb start`), the TC
+//   link key exchange and joining legacy TCs (ZBOSS does both on its own), leave (`zdo
+//   mgmt_leave <own short>`). No rejoin command (only leave-with-rejoin), no CBKE.
+// Join and formation are asynchronous in the firmware: `bdb start` answers at once; the driver
+// then polls `zdo short` ("Check if device was commissioned" until the device is on a network).
+import { randomBytes } from 'node:crypto';
+import { deriveInstallCodeLinkKey, parseInstallCode } from '../../harness/crypto/install-code.ts';
+import type { Capability } from '../../harness/rig/capabilities.ts';
+import {
+  DeviceTimeoutError, RigUnavailableError, type DeviceInfo, type JoinOptions, type JoinResult, type Joiner,
+  type NetworkParams, type RejoinOptions, type TrustCenter,
+} from '../../harness/rig/roles.ts';
+import { RealClock, type Clock } from '../../harness/sim/clock.ts';
+import { parseEui64, type Eui64 } from '../../harness/zigbee/codec.ts';
+import { explainOpenError } from '../nrf-sniffer/host.ts';
+import { formatEntry, TranscriptRecorder, type TranscriptEntry } from '../nrf-sniffer/transcript.ts';
+import { serialOpener, type LineSource, type SourceEvent, type SourceOpener } from '../nrf-sniffer/transport.ts';
+import { withDeadline } from '../nrf-sniffer/waits.ts';
+import {
+  classifyLine, parseEui64Reply, parseIcList, parseShortReply, ShellCommand, type ShellRole,
+} from './protocol.ts';
+
+export const DRIVER_NAME = 'nrf-zigbee-shell';
+
+/** The shell answered `Error: …` (or Zephyr refused the line). Carries the shell's own words. */
+export class ShellCommandError extends Error {
+  override name = 'ShellCommandError';
+  constructor(
+    readonly role: string, readonly step: string, readonly command: string,
+    /** The text after "Error: " (or Zephyr's whole message when `kind` is 'shell'). */
+    readonly shellText: string,
+    readonly kind: 'error' | 'shell' = 'error',
+  ) {
+    super(`${role}: ${step}: "${command}" failed: ${kind === 'error' ? 'Error: ' : ''}${shellText}${hint(shellText)}`);
+  }
+}
+
+function hint(text: string): string {
+  if (/Stack already started/i.test(text)) return ' (the firmware was started before; power-cycle the dongle or flash it with NVRAM erased to configure it again)';
+  if (/command not found/i.test(text)) return ' (is this the NCS Zigbee shell sample? a sniffer or NCP image answers differently)';
+  if (/Role unsupported/i.test(text)) return ' (an end-device build plays zed only, a router build zc or zr)';
+  return '';
+}
+
+/** The operation has no shell command behind it. */
+export class ShellUnsupportedError extends Error {
+  override name = 'ShellUnsupportedError';
+  constructor(readonly role: string, readonly operation: string, reason: string) {
+    super(`${role}: ${operation} is not supported by the nRF Zigbee shell: ${reason}`);
+  }
+}
+
+/** The port went away while a command was waiting for its reply. */
+export class ShellPortClosedError extends RigUnavailableError {
+  override name = 'ShellPortClosedError';
+  constructor(role: string, location: string, readonly step: string, readonly command: string, readonly reason: string) {
+    super(role, location, `${step}: port closed while waiting for the reply to "${command}" (${reason})`);
+  }
+}
+
+export interface NrfZigbeeShellOptions {
+  /** Serial device; prefer /dev/serial/by-id/… */
+  port: string;
+  baudRate?: number;
+  /** The run's clock: transcript times are on it. */
+  clock: Clock;
+  /** Clock for deadlines and polling (default: real time: the serial line lives in real time). */
+  timers?: Clock;
+  /** Deadline of one command's `Done`/`Error:`, ms (default 3000). */
+  replyTimeoutMs?: number;
+  /** How long formation may take after `bdb start`, ms (default 15000). */
+  formTimeoutMs?: number;
+  /** Default join deadline, ms (default 60000; JoinOptions.timeoutMs overrides). */
+  joinTimeoutMs?: number;
+  /** How often `zdo short` is asked while waiting for a network, ms (default 250). */
+  pollMs?: number;
+  /** Output must pause this long after the setup commands (default 50). */
+  quietMs?: number;
+  /** Write the transcript as JSON lines here (nrf-sniffer transcript format). */
+  recordTo?: string;
+  /** Where lines come from (default: the serial port). Tests pass a replay. */
+  source?: SourceOpener;
+  maxLine?: number;
+}
+
+export interface ShellStats {
+  commands: number;
+  /** Lines with bytes the firmware never prints, and noise glued before a reply. */
+  garbageLines: number;
+  overlongLines: number;
+  nulBytes: number;
+  logLines: number;
+  /** `Done`/`Error:`/output with no command waiting (late answers of abandoned commands, noise). */
+  strayLines: number;
+  timeouts: number;
+}
+
+interface Pending {
+  command: string;
+  step: string;
+  lines: string[];
+  echoSeen: boolean;
+  resolve(lines: string[]): void;
+  reject(e: Error): void;
+}
+
+const MAX_PENDING_TRANSCRIPT = 200_000;
+
+/** The command engine shared by both roles: one command at a time, each with a deadline. */
+export abstract class NrfZigbeeShellDriver {
+  abstract readonly role: 'tc' | 'dut';
+  readonly stats: ShellStats = { commands: 0, garbageLines: 0, overlongLines: 0, nulBytes: 0, logLines: 0, strayLines: 0, timeouts: 0 };
+  protected readonly o: Required<Omit<NrfZigbeeShellOptions, 'recordTo' | 'source'>> & Pick<NrfZigbeeShellOptions, 'recordTo'>;
+  protected readonly timers: Clock;
+  private readonly opener: SourceOpener;
+  private source: LineSource | null = null;
+  private gen = 0;
+  private pending: Pending | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  private lastRx = 0;
+  private desynced = false;
+  private recentTx: string[] = [];
+  private transcript: string[] = [];
+  private recorder: TranscriptRecorder | null = null;
+  private euiValue: Eui64 | undefined;
+  private firmware: string | undefined;
+
+  constructor(opts: NrfZigbeeShellOptions) {
+    this.o = {
+      port: opts.port, baudRate: opts.baudRate ?? 115200, clock: opts.clock, timers: opts.timers ?? new RealClock(),
+      replyTimeoutMs: opts.replyTimeoutMs ?? 3000, formTimeoutMs: opts.formTimeoutMs ?? 15_000,
+      joinTimeoutMs: opts.joinTimeoutMs ?? 60_000, pollMs: opts.pollMs ?? 250, quietMs: opts.quietMs ?? 50,
+      maxLine: opts.maxLine ?? 512, recordTo: opts.recordTo,
+    };
+    this.timers = this.o.timers;
+    this.opener = opts.source ?? serialOpener({ path: opts.port, baudRate: this.o.baudRate, clock: opts.clock, maxLine: this.o.maxLine });
+  }
+
+  abstract readonly capabilities: ReadonlySet<Capability>;
+
+  /** The device's EUI-64 as `zdo eui64` printed it (known once open() resolved). */
+  get eui64(): Eui64 {
+    if (this.euiValue === undefined) throw new Error(`${this.role} (${this.o.port}): EUI-64 unknown until open() has read it with "zdo eui64"`);
+    return this.euiValue;
+  }
+
+  /**
+   * Opens the port, turns echo and colours off (`shell echo off`, `shell colors off`: the
+   * parser copes with both anyway), waits for the output to settle, reads the EUI-64.
+   */
+  async open(): Promise<void> {
+    if (this.source) return;
+    await this.openSource();
+    await this.write(ShellCommand.newline, 'open');
+    await this.write(ShellCommand.echoOff, 'open');
+    await this.write(ShellCommand.colorsOff, 'open');
+    await this.quiet('open');
+    this.euiValue = parseEui64Reply(await this.run(ShellCommand.eui64, 'open'));
+    await this.afterOpen();
+  }
+
+  /** Role-specific checks after the EUI-64 is known. */
+  protected async afterOpen(): Promise<void> {}
+
+  async probe(): Promise<DeviceInfo> {
+    await this.open();
+    if (this.firmware === undefined) {
+      try {
+        this.firmware = (await this.run(ShellCommand.version, 'probe')).join('; ');
+      } catch (e) {
+        if (!(e instanceof ShellCommandError)) throw e;
+        this.firmware = `("version" refused: ${e.shellText})`;
+      }
+    }
+    return {
+      driver: DRIVER_NAME, location: this.o.port, firmware: this.firmware, eui64: this.eui64,
+      notes: [`plays ${this.role}`, ...(this.source?.notes ?? [])],
+    };
+  }
+
+  async close(): Promise<void> {
+    this.fail(new RigUnavailableError(this.role, this.o.port, 'closed by the harness'));
+    await this.dropSource();
+    this.recorder?.close();
+    this.recorder = null;
+  }
+
+  takeTranscript(): string[] {
+    const out = this.transcript;
+    this.transcript = [];
+    return out;
+  }
+
+  // ---- the conversation ---------------------------------------------------------------------
+
+  /**
+   * Sends one command and resolves with its output lines (echo, prompts, logs and blanks
+   * removed) once `Done` arrives; rejects with ShellCommandError on `Error:`, DeviceTimeoutError
+   * after `timeoutMs`, ShellPortClosedError when the port goes away. Commands queue up.
+   */
+  protected run(command: string, step: string, timeoutMs = this.o.replyTimeoutMs): Promise<string[]> {
+    const job = this.chain.then(() => this.exec(command, step, timeoutMs));
+    this.chain = job.catch(() => {});
+    return job;
+  }
+
+  /** run(), but an `Error:` whose text matches `tolerate` is noted and returns null. */
+  protected async runTolerating(command: string, step: string, tolerate: RegExp): Promise<string[] | null> {
+    try {
+      return await this.run(command, step);
+    } catch (e) {
+      if (e instanceof ShellCommandError && tolerate.test(e.shellText)) {
+        this.note(`${step}: "${command}" answered "Error: ${e.shellText}"; going on without it`);
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  private async exec(command: string, step: string, ms: number): Promise<string[]> {
+    if (!this.source) throw new RigUnavailableError(this.role, this.o.port, `${step}: the port is not open (call open() first)`);
+    if (this.desynced) {
+      // An abandoned command may still answer: let that pass before asking anything new.
+      await this.quiet(step);
+      this.desynced = false;
+    }
+    this.stats.commands++;
+    const reply = new Promise<string[]>((resolve, reject) => {
+      this.pending = { command, step, lines: [], echoSeen: false, resolve, reject };
+    });
+    reply.catch(() => {});
+    const settle = () => { this.pending = null; };
+    try {
+      await this.write(command, step);
+      return await withDeadline(reply, ms, this.timers, () => {
+        this.stats.timeouts++;
+        this.desynced = true;
+        return new DeviceTimeoutError(this.role, step, `"Done" or "Error:" after "${command}" from ${this.o.port}`, ms);
+      });
+    } finally {
+      settle();
+    }
+  }
+
+  private async write(line: string, step: string): Promise<void> {
+    const source = this.source;
+    if (!source) throw new RigUnavailableError(this.role, this.o.port, `${step}: the port is not open`);
+    this.record({ t: this.o.clock.now(), dir: 'tx', line });
+    this.recentTx.push(line);
+    if (this.recentTx.length > 8) this.recentTx.shift();
+    await withDeadline(source.write(line), this.o.replyTimeoutMs, this.timers,
+      () => new DeviceTimeoutError(this.role, step, `write of "${line}" to ${this.o.port} to drain`, this.o.replyTimeoutMs));
+  }
+
+  /** Waits until the device has been silent for quietMs (at most replyTimeoutMs). */
+  private async quiet(step: string): Promise<void> {
+    const from = this.timers.now();
+    this.lastRx = Math.max(this.lastRx, from);
+    for (;;) {
+      const now = this.timers.now();
+      const silent = now - this.lastRx;
+      if (silent >= this.o.quietMs) return;
+      if (now - from > this.o.replyTimeoutMs) {
+        throw new DeviceTimeoutError(this.role, step, `pause of ${this.o.quietMs} ms in the output of ${this.o.port} (it keeps talking)`, this.o.replyTimeoutMs);
+      }
+      await this.timers.sleep(this.o.quietMs - silent);
+    }
+  }
+
+  /** Asks `zdo short` until the device is on a network; undefined when `deadlineAt` passes first. */
+  protected async waitForNetwork(step: string, deadlineAt: number): Promise<{ short?: number; last: string }> {
+    let last = '';
+    for (;;) {
+      try {
+        return { short: parseShortReply(await this.run(ShellCommand.short, step)), last };
+      } catch (e) {
+        if (!(e instanceof ShellCommandError) || !/commissioned/i.test(e.shellText)) throw e;
+        last = e.shellText;
+      }
+      const left = deadlineAt - this.timers.now();
+      if (left <= 0) return { last };
+      await this.timers.sleep(Math.min(this.o.pollMs, left));
+    }
+  }
+
+  /** The device's short address, or undefined when it is on no network. */
+  protected async shortAddress(step: string): Promise<number | undefined> {
+    try {
+      return parseShortReply(await this.run(ShellCommand.short, step));
+    } catch (e) {
+      if (e instanceof ShellCommandError && /commissioned/i.test(e.shellText)) return undefined;
+      throw e;
+    }
+  }
+
+  // ---- what comes in ------------------------------------------------------------------------
+
+  private handle(gen: number, e: SourceEvent): void {
+    if (gen !== this.gen) return;
+    this.lastRx = this.timers.now();
+    switch (e.kind) {
+      case 'nul':
+        this.stats.nulBytes += e.count;
+        this.record({ t: e.atMs, dir: 'rx-nul', count: e.count });
+        return;
+      case 'overlong':
+        this.stats.overlongLines++;
+        this.record({ t: e.atMs, dir: 'rx-overlong', line: e.head, maxLine: e.maxLine });
+        return;
+      case 'closed': {
+        this.record({ t: e.atMs, dir: 'closed', line: e.reason, disconnected: e.disconnected });
+        const p = this.pending;
+        const err = p
+          ? new ShellPortClosedError(this.role, this.o.port, p.step, p.command, e.reason)
+          : new RigUnavailableError(this.role, this.o.port, `port closed (${e.reason})`);
+        this.source = null;
+        this.gen++;
+        this.fail(err);
+        return;
+      }
+      case 'line':
+        this.record({ t: e.atMs, dir: 'rx', line: e.text });
+        this.onLine(e.text);
+    }
+  }
+
+  private onLine(raw: string): void {
+    const l = classifyLine(raw);
+    const p = this.pending;
+    switch (l.kind) {
+      case 'blank': return;
+      case 'log':
+        this.stats.logLines++;
+        this.onLog(l.module, l.text);
+        return;
+      case 'garbage':
+        this.stats.garbageLines++;
+        this.note(`garbage line ignored (${raw.length} bytes)`);
+        return;
+      case 'text':
+        if (p && !p.echoSeen && l.text === p.command) { p.echoSeen = true; return; }
+        if (this.recentTx.includes(l.text)) return; // echo of a command typed before echo went off
+        if (p) p.lines.push(l.text); else this.stats.strayLines++;
+        return;
+      case 'done':
+      case 'error':
+      case 'shell-error':
+        if ('skippedPrefix' in l && l.skippedPrefix !== undefined) {
+          this.stats.garbageLines++;
+          this.note(`noise before "${l.kind === 'done' ? 'Done' : 'Error:'}" ignored`);
+        }
+        if (!p) { this.stats.strayLines++; this.note(`"${cleanKind(l)}" with no command waiting (late answer of an abandoned command?)`); return; }
+        this.pending = null;
+        if (l.kind === 'done') p.resolve(p.lines);
+        else p.reject(new ShellCommandError(this.role, p.step, p.command, l.text, l.kind === 'error' ? 'error' : 'shell'));
+    }
+  }
+
+  /** Log lines the roles care about (the default signal handler's commissioning outcome). */
+  protected onLog(_module: string, _text: string): void {}
+
+  private fail(e: Error): void {
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(e);
+  }
+
+  private async openSource(): Promise<void> {
+    if (this.o.recordTo && !this.recorder) {
+      this.recorder = new TranscriptRecorder(this.o.recordTo, { driver: DRIVER_NAME, location: this.o.port, started: new Date().toISOString() });
+    }
+    const gen = ++this.gen;
+    let timedOut = false;
+    const opening = this.opener((e) => this.handle(gen, e));
+    opening.then((s) => { if (timedOut) void s.close(); }, () => {});
+    try {
+      this.source = await withDeadline(opening, this.o.replyTimeoutMs, this.timers, () => {
+        timedOut = true;
+        return new DeviceTimeoutError(this.role, 'open', `open of ${this.o.port}`, this.o.replyTimeoutMs);
+      });
+    } catch (e) {
+      const reason = explainOpenError(e as Error);
+      this.record({ t: this.o.clock.now(), dir: 'open-failed', line: reason });
+      throw new RigUnavailableError(this.role, this.o.port, reason);
+    }
+    this.lastRx = this.timers.now();
+    this.record({ t: this.o.clock.now(), dir: 'open', line: this.o.port });
+    for (const n of this.source.notes) this.note(n);
+  }
+
+  private async dropSource(): Promise<void> {
+    const s = this.source;
+    this.source = null;
+    this.gen++;
+    if (s) await s.close();
+  }
+
+  protected note(line: string): void {
+    this.record({ t: this.o.clock.now(), dir: 'note', line });
+  }
+
+  private record(e: TranscriptEntry): void {
+    this.recorder?.write(e);
+    if (this.transcript.length >= MAX_PENDING_TRANSCRIPT) this.transcript.shift();
+    this.transcript.push(formatEntry(e));
+  }
+}
+
+function cleanKind(l: { kind: string; text?: string }): string {
+  return l.kind === 'done' ? 'Done' : `Error: ${l.text ?? ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trust Center
+
+export interface NrfShellTcOptions extends NrfZigbeeShellOptions {
+  /** `bdb ic policy enable`: admit install-code devices only (an SE TC). Default true. */
+  requireInstallCodes?: boolean;
+  /** `bdb legacy enable` after formation: keep joiners that skip the TC link key exchange. Default false. */
+  allowLegacy?: boolean;
+}
+
+export class NrfZigbeeShellTrustCenter extends NrfZigbeeShellDriver implements TrustCenter {
+  readonly role = 'tc' as const;
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['install-code', 'tclk-exchange', 'legacy-join']);
+  private configuredKey: Uint8Array | undefined;
+  private readonly requireInstallCodes: boolean;
+  private allowLegacy: boolean;
+
+  constructor(opts: NrfShellTcOptions) {
+    super(opts);
+    this.requireInstallCodes = opts.requireInstallCodes ?? true;
+    this.allowLegacy = opts.allowLegacy ?? false;
+  }
+
+  /**
+   * `bdb role zc`, channel, PAN ID, extended PAN ID, network key, install-code policy, `bdb
+   * start`; resolves when `zdo short` answers 0000 (formed). The firmware then opens the
+   * network for 180 s (BDB steering after formation).
+   */
+  async form(net: NetworkParams): Promise<void> {
+    await this.open();
+    const key = net.networkKey ?? new Uint8Array(randomBytes(16));
+    await this.run(ShellCommand.role('zc'), 'form');
+    await this.run(ShellCommand.channel(net.channel), 'form');
+    await this.run(ShellCommand.panId(net.panId), 'form');
+    if (net.extendedPanId) await this.run(ShellCommand.extPanId(net.extendedPanId), 'form');
+    await this.run(ShellCommand.networkKey(key), 'form');
+    this.configuredKey = key.slice();
+    await this.run(ShellCommand.icPolicy(this.requireInstallCodes), 'form');
+    await this.run(ShellCommand.start, 'form');
+    const r = await this.waitForNetwork('form', this.timers.now() + this.o.formTimeoutMs);
+    if (r.short === undefined) {
+      throw new DeviceTimeoutError('tc', 'form', `network formation ("zdo short" kept answering "${r.last}")`, this.o.formTimeoutMs);
+    }
+    if (r.short !== 0) throw new RigUnavailableError('tc', this.o.port, `form: the coordinator reports short address 0x${r.short.toString(16)}, expected 0x0000`);
+    if (this.allowLegacy) await this.run(ShellCommand.legacy(true), 'form');
+  }
+
+  /** `bdb legacy enable|disable` (ZC, after formation). */
+  async setLegacy(enable: boolean): Promise<void> {
+    this.allowLegacy = enable;
+    await this.run(ShellCommand.legacy(enable), 'legacy');
+  }
+
+  async permitJoin(seconds: number): Promise<void> {
+    if (seconds === 0) throw new ShellUnsupportedError('tc', 'permitJoin(0)', 'there is no command that closes the network; it closes by itself 180 s after the last "bdb start"');
+    if (seconds !== 180) this.note(`permitJoin(${seconds}): "bdb start" opens the network for bdbcMinCommissioningTime (180 s), not ${seconds} s`);
+    await this.run(ShellCommand.start, 'permit join');
+  }
+
+  async addInstallCode(eui64: Eui64, installCode: string): Promise<void> {
+    await this.run(ShellCommand.icAdd(installCode, eui64), 'add install code');
+  }
+
+  async deleteLinkKey(_eui64: Eui64): Promise<void> {
+    throw new ShellUnsupportedError('tc', 'deleteLinkKey', 'the shell has no command to delete a link key or an install code');
+  }
+
+  /** The install-code entries of `bdb ic list`, each with the link key derived from its code. */
+  async keyTable(): Promise<{ eui64: Eui64; key: Uint8Array; kind: string }[]> {
+    const rows = parseIcList(await this.run(ShellCommand.icList, 'key table'));
+    return rows.map((r) => ({
+      eui64: parseEui64(r.eui64), key: deriveInstallCodeLinkKey(parseInstallCode(r.installCode, { crc: 'present' })), kind: 'install-code',
+    }));
+  }
+
+  /** The key set with `bdb nwkkey` by form() (the shell cannot print keys). */
+  async networkKey(): Promise<{ key: Uint8Array; seq: number }> {
+    if (!this.configuredKey) {
+      throw new ShellUnsupportedError('tc', 'networkKey', 'the shell cannot print the network key; only a key set by form() with "bdb nwkkey" is known');
+    }
+    return { key: this.configuredKey.slice(), seq: 0 };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Joiner (DUT)
+
+export interface NrfShellJoinerOptions extends NrfZigbeeShellOptions {
+  /** `bdb ic set` before the first `bdb start` (the rig's roles.dut.identity.installCode). */
+  installCode?: string;
+  /** Expected EUI-64 (the rig's identity): a different `zdo eui64` is an error. */
+  expectEui64?: Eui64;
+  /** `bdb role zr|zed` before the first start (default: the build's default role). */
+  deviceRole?: Exclude<ShellRole, 'zc'>;
+  /**
+   * After `zdo short` first answers, how long to wait for the commissioning outcome log (the TC
+   * link key exchange runs after association) when the firmware has logged nothing yet, ms
+   * (default 5000).
+   */
+  settleMs?: number;
+}
+
+export class NrfZigbeeShellJoiner extends NrfZigbeeShellDriver implements Joiner {
+  readonly role = 'dut' as const;
+  readonly capabilities: ReadonlySet<Capability>;
+  private readonly installCode: string | undefined;
+  private readonly expectEui64: Eui64 | undefined;
+  private readonly deviceRole: Exclude<ShellRole, 'zc'> | undefined;
+  private started = false;
+  private readonly settleMs: number;
+  /** The firmware logs its commissioning outcome (zigbee_app_utils). */
+  private appLogs = false;
+  /** Outcome of the current `bdb start` as logged: {} joined, {failed} not. */
+  private steering: { failed?: string } | undefined;
+
+  constructor(opts: NrfShellJoinerOptions) {
+    super(opts);
+    this.installCode = opts.installCode;
+    this.expectEui64 = opts.expectEui64 === undefined ? undefined : parseEui64(opts.expectEui64);
+    this.deviceRole = opts.deviceRole;
+    this.settleMs = opts.settleMs ?? 5000;
+    const caps: Capability[] = ['tclk-exchange', 'legacy-join', 'leave'];
+    if (opts.installCode !== undefined) caps.unshift('install-code');
+    this.capabilities = new Set(caps);
+  }
+
+  protected override async afterOpen(): Promise<void> {
+    if (this.expectEui64 !== undefined && this.expectEui64 !== this.eui64) {
+      throw new RigUnavailableError('dut', this.o.port, `"zdo eui64" reports ${this.eui64}, the rig file's roles.dut.identity.eui64 says ${this.expectEui64}: wrong dongle, or fix the rig file`);
+    }
+  }
+
+  async reset(): Promise<void> {
+    await this.open();
+    await this.runTolerating(ShellCommand.factoryReset, 'reset', /not started/i);
+  }
+
+  /**
+   * First call: role, channel and install code, then `bdb start`; later calls: `bdb start`
+   * (network steering). Then `zdo short` until the device is on a network or the deadline.
+   */
+  async join(opts: JoinOptions = {}): Promise<JoinResult> {
+    await this.open();
+    const ms = opts.timeoutMs ?? this.o.joinTimeoutMs;
+    const deadlineAt = this.timers.now() + ms;
+    const already = await this.shortAddress('join');
+    if (already !== undefined) return { joined: false, reason: `already on a network (short 0x${already.toString(16).padStart(4, '0')}): leave or reset first` };
+    if (!this.started) {
+      const started = /Stack already started/i;
+      if (this.deviceRole) await this.runTolerating(ShellCommand.role(this.deviceRole), 'join', started);
+      if (opts.channel !== undefined) await this.runTolerating(ShellCommand.channel(opts.channel), 'join', started);
+      if (this.installCode !== undefined) await this.runTolerating(ShellCommand.icSet(this.installCode), 'join', started);
+    }
+    if (opts.panId !== undefined) this.note(`join: PAN ID 0x${opts.panId.toString(16)} not applied (BDB steering joins any open network on the channel)`);
+    this.steering = undefined;
+    await this.run(ShellCommand.start, 'join');
+    this.started = true;
+    const r = await this.waitForNetwork('join', deadlineAt);
+    if (r.short === undefined) {
+      return { joined: false, reason: this.outcome()?.failed ?? `no network joined within ${ms} ms ("zdo short": "${r.last}")` };
+    }
+    // `zdo short` answers as soon as the device associated; the TC link key exchange may still be
+    // running. A firmware that logs (zigbee_app_utils) says when steering is over: wait for that
+    // line; one that has logged nothing within settleMs is taken at its `zdo short`.
+    const settleUntil = this.timers.now() + this.settleMs;
+    while (this.outcome() === undefined && (this.appLogs || this.timers.now() < settleUntil)) {
+      const left = deadlineAt - this.timers.now();
+      if (left <= 0) return { joined: false, reason: `associated (short 0x${r.short.toString(16).padStart(4, '0')}) but no commissioning outcome logged within ${ms} ms` };
+      await this.timers.sleep(Math.min(this.o.pollMs, left));
+    }
+    const outcome = this.outcome();
+    if (outcome?.failed !== undefined) return { joined: false, reason: outcome.failed };
+    const short = await this.shortAddress('join');
+    if (short === undefined) return { joined: false, reason: 'joined, then left the network again (see the transcript)' };
+    if (this.outcome() === undefined) this.note(`join: no commissioning outcome logged within ${this.settleMs} ms; taken as joined on "zdo short" = ${short.toString(16).padStart(4, '0')}`);
+    return { joined: true, shortAddress: short };
+  }
+
+  /** Read through a method: TypeScript would keep the narrowing from `= undefined` across awaits. */
+  private outcome(): { failed?: string } | undefined {
+    return this.steering;
+  }
+
+  protected override onLog(module: string, text: string): void {
+    if (module !== 'zigbee_app_utils') return;
+    this.appLogs = true;
+    if (/^Joined network successfully/.test(text)) this.steering = {};
+    else if (/steering was not successful|Unable to join/i.test(text)) this.steering = { failed: text };
+  }
+
+  /** `zdo mgmt_leave <own short> [--rejoin]`; without rejoin, waits until `zdo short` says it is off the network. */
+  async leave(opts: { rejoin?: boolean } = {}): Promise<void> {
+    await this.open();
+    const short = await this.shortAddress('leave');
+    if (short === undefined) { this.note('leave: not on a network'); return; }
+    await this.run(ShellCommand.mgmtLeave(short, { rejoin: opts.rejoin }), 'leave');
+    if (opts.rejoin) return;
+    const deadlineAt = this.timers.now() + this.o.replyTimeoutMs;
+    while ((await this.shortAddress('leave')) !== undefined) {
+      if (this.timers.now() >= deadlineAt) throw new DeviceTimeoutError('dut', 'leave', '"zdo short" to report no network after the leave', this.o.replyTimeoutMs);
+      await this.timers.sleep(this.o.pollMs);
+    }
+  }
+
+  async rejoin(_opts: RejoinOptions): Promise<JoinResult> {
+    throw new ShellUnsupportedError('dut', 'rejoin', 'the shell has no rejoin command (only "zdo mgmt_leave <self> --rejoin", which leaves first)');
+  }
+}
+
+/** The driver for a rig's `nrf-zigbee-shell` role. */
+export function nrfZigbeeShellFromRig(
+  role: 'tc' | 'dut',
+  config: { port: string; baud: number },
+  identity: { eui64: Eui64; installCode?: string } | undefined,
+  clock: Clock,
+): NrfZigbeeShellTrustCenter | NrfZigbeeShellJoiner {
+  const base = { port: config.port, baudRate: config.baud, clock };
+  if (role === 'tc') return new NrfZigbeeShellTrustCenter(base);
+  return new NrfZigbeeShellJoiner({ ...base, expectEui64: identity?.eui64, installCode: identity?.installCode });
+}
