@@ -3,7 +3,8 @@
 // tests cannot leak state into each other, as a lab would power-cycle its radios between tests.
 import { VirtualAir, type AirFrame } from '../../harness/sim/air.ts';
 import { RealClock, VirtualClock, type Clock } from '../../harness/sim/clock.ts';
-import { joinerProfile, tcProfile } from '../../harness/stack/profiles.ts';
+import { joinerProfile, tcProfile, type JoinerBehaviour, type TcBehaviour } from '../../harness/stack/profiles.ts';
+import type { LinkKeyOrigin } from '../../harness/stack/app.ts';
 import { seededKeyRandom } from '../../harness/stack/random.ts';
 import { Joiner as StackJoiner } from '../../harness/stack/joiner.ts';
 import { TrustCenter as StackTrustCenter } from '../../harness/stack/trust-center.ts';
@@ -13,13 +14,17 @@ import type {
   DeviceInfo, JoinOptions, JoinResult, Joiner, NetworkParams, RadioFrame, RejoinOptions, Sniffer, TrustCenter,
 } from '../../harness/rig/roles.ts';
 import type { Eui64 } from '../../harness/zigbee/codec.ts';
+import type { CbkeSuite, KeyEstablishmentResult } from '../../harness/rig/roles.ts';
+import { simSeJoiner, simSeTrustCenter, type SimCertificates } from './se.ts';
 
 /** What the simulated TC and joiner can do (everything the stack implements). */
 const SIM_TC_CAPABILITIES: readonly Capability[] = [
   'install-code', 'tclk-exchange', 'legacy-join', 'leave', 'rejoin-secured', 'rejoin-tc', 'key-table-edit',
+  'cbke-v1', 'cbke-v2', 'cbke-dynamic', 'keepalive-server',
 ];
 const SIM_DUT_CAPABILITIES: readonly Capability[] = [
   'install-code', 'tclk-exchange', 'legacy-join', 'leave', 'rejoin-secured', 'rejoin-tc',
+  'cbke-v1', 'cbke-v2', 'cbke-dynamic', 'keepalive-client', 'tcso',
 ];
 
 /** The simulated TC's EUI-64 (an unassigned-looking OUI so it never collides with a rig DUT). */
@@ -109,19 +114,68 @@ export class SimTrustCenter extends SimRole<StackTrustCenter> implements TrustCe
     tcProfile(profile); // unknown profile names fail when the rig opens, not mid-test
   }
 
+  /** A reconfiguration for the current test only (world generation `gen`); see reconfigure(). */
+  private forTest: { gen: number; profile?: string; behaviour?: Partial<TcBehaviour>; requireKeyExchange?: boolean } | undefined;
+
+  private get testSetup() {
+    return this.forTest?.gen === this.world.generation ? this.forTest : undefined;
+  }
+
+  /** The behaviour profile the TC runs in this test: the rig's, unless reconfigure() named another. */
+  get activeProfile(): string {
+    return this.testSetup?.profile ?? this.profile;
+  }
+
   protected build(): StackTrustCenter {
     const w = this.world;
+    const t = this.testSetup;
+    const p = tcProfile(t?.profile ?? this.profile);
     return new StackTrustCenter({
       air: w.air, clock: w.clock, eui64: this.eui64, name: this.name, transcript: w.transcript,
-      profile: tcProfile(this.profile), keyRandom: w.keyRandom(1),
+      profile: t?.behaviour ? { ...p.behaviour, ...t.behaviour } : p, keyRandom: w.keyRandom(1),
+      requireKeyExchange: t?.requireKeyExchange,
     });
+  }
+
+  /**
+   * Simulated TC only, for the current test: another behaviour profile (optionally with some of
+   * its switches changed) and bdbTrustCenterRequireKeyExchange. Replaces the TC node on the
+   * current air with a factory-new one (form() it again); the next test gets the rig's profile.
+   */
+  reconfigure(o: { profile?: string; behaviour?: Partial<TcBehaviour>; requireKeyExchange?: boolean }): void {
+    if (o.profile !== undefined) tcProfile(o.profile); // an unknown name fails here, naming the known ones
+    this.forTest = { gen: this.world.generation, ...o };
+    this.rebuild();
+  }
+
+  /**
+   * Simulated TC only: installs a link key for a device as a Key Establishment application does
+   * (the key-table entry is replaced, and a 'cbke' key counts as verified). Until CBKE runs over
+   * the simulated nodes in the suites, a test installs the key of a "previous session" this way.
+   */
+  setLinkKey(eui64: Eui64, key: Uint8Array, origin: LinkKeyOrigin = 'cbke'): void {
+    this.stack.node.service.setLinkKey(eui64, key, origin);
   }
 
   async probe(): Promise<DeviceInfo> {
     return { driver: 'sim', location: 'sim', firmware: `sehil stack, TC profile ${this.profile}`, eui64: this.eui64 };
   }
   form(net: NetworkParams): Promise<void> {
+    simSeTrustCenter(this.stack); // the Key Establishment server on the SE endpoint (devices/sim/se.ts)
     return this.stack.form(net);
+  }
+  async offerKeyEstablishmentSuites(suites: readonly CbkeSuite[]): Promise<void> {
+    simSeTrustCenter(this.stack).offer(suites);
+  }
+  async keyEstablishmentResults(): Promise<KeyEstablishmentResult[]> {
+    return simSeTrustCenter(this.stack).results();
+  }
+  /** Keep-Alive server values and off-air / back (devices/sim/se.ts). */
+  async setKeepAlive(p: { baseMinutes: number; jitterSeconds: number }): Promise<void> {
+    simSeTrustCenter(this.stack).setKeepAlive(p);
+  }
+  async setReachable(on: boolean): Promise<void> {
+    simSeTrustCenter(this.stack).setReachable(on);
   }
   permitJoin(seconds: number): Promise<void> {
     return this.stack.permitJoin(seconds);
@@ -143,6 +197,8 @@ export class SimTrustCenter extends SimRole<StackTrustCenter> implements TrustCe
 export interface SimDutIdentity {
   eui64: Eui64;
   installCode?: string;
+  /** CBKE certificates from the rig file; else the simulator CA issues them (devices/sim/se.ts). */
+  certificates?: SimCertificates;
 }
 
 export class SimJoiner extends SimRole<StackJoiner> implements Joiner {
@@ -161,12 +217,59 @@ export class SimJoiner extends SimRole<StackJoiner> implements Joiner {
     return this.identity.eui64;
   }
 
+  /** Changes for the current test only (world generation `gen`); see provisionForTest(), setTclkMode(). */
+  private forTest: { gen: number; installCode?: string | null; tclkMode?: JoinerBehaviour['tclkMode'] } | undefined;
+
+  private get testSetup() {
+    return this.forTest?.gen === this.world.generation ? this.forTest : undefined;
+  }
+
   protected build(): StackJoiner {
     const w = this.world;
+    const t = this.testSetup;
+    const p = joinerProfile(this.profile);
+    const installCode = t && t.installCode !== undefined ? t.installCode ?? undefined : this.installCode;
     return new StackJoiner({
       air: w.air, clock: w.clock, eui64: this.eui64, name: this.name, transcript: w.transcript,
-      profile: joinerProfile(this.profile), installCode: this.installCode, keyRandom: w.keyRandom(2),
+      profile: t?.tclkMode ? { ...p.behaviour, tclkMode: t.tclkMode } : p, installCode, keyRandom: w.keyRandom(2),
     });
+  }
+
+  /**
+   * Simulated devices only, for the current test: a factory-new device whose initial TC link key
+   * comes from `installCode`, or (null) the well-known key ZigBeeAlliance09. The next test gets
+   * the rig's identity again.
+   */
+  provisionForTest(o: { installCode: string | null }): void {
+    this.forTest = { ...this.testSetup, gen: this.world.generation, installCode: o.installCode };
+    this.rebuild();
+  }
+
+  /**
+   * Simulated devices only, for the current test: the TC link key procedure after joining —
+   * 'strict' (Zigbee 3.0 exchange), 'legacy' (keeps its joining key) or 'cbke' (SE: Key
+   * Establishment replaces it) — the rest of the profile (known-bad switches included) stays.
+   */
+  setTclkMode(mode: JoinerBehaviour['tclkMode']): void {
+    this.forTest = { ...this.testSetup, gen: this.world.generation, tclkMode: mode };
+    this.stack.behaviour = { ...this.stack.behaviour, tclkMode: mode };
+  }
+
+  /** The initial TC link key's kind in this test: its install code's, or the well-known key. */
+  get initialKey(): 'install-code' | 'well-known' {
+    const t = this.testSetup;
+    const code = t && t.installCode !== undefined ? t.installCode : this.installCode;
+    return code ? 'install-code' : 'well-known';
+  }
+
+  /**
+   * Simulated devices only: installs the device's TC link key as a Key Establishment application
+   * does (the CBKE stand-in; see SimTrustCenter.setLinkKey).
+   */
+  setTcLinkKey(key: Uint8Array, origin: LinkKeyOrigin = 'cbke'): void {
+    const tc = this.stack.trustCenterEui64;
+    if (!tc) throw new Error('dut: not on a network, no Trust Center to hold a link key with');
+    this.stack.node.service.setLinkKey(tc, key, origin);
   }
 
   /** Simulated devices only: a factory-fresh device with another install code, on the same air. */
@@ -189,11 +292,20 @@ export class SimJoiner extends SimRole<StackJoiner> implements Joiner {
   async join(opts: JoinOptions = {}): Promise<JoinResult> {
     const hung = this.silence();
     if (hung) return hung;
+    if (opts.keyEstablishment) return this.se().join(opts);
     const r = await this.stack.join({ channel: opts.channel ?? 11, panId: opts.panId, timeoutMs: opts.timeoutMs });
     return { joined: r.joined, shortAddress: r.shortAddress, reason: r.reason };
   }
   leave(opts: { rejoin?: boolean } = {}): Promise<void> {
     return this.silence() ?? this.stack.leave(opts);
+  }
+  /** CBKE with the TC as initiator, any time after joining (devices/sim/se.ts). */
+  startKeyEstablishment(opts: { suite?: CbkeSuite } = {}): Promise<KeyEstablishmentResult> {
+    return this.silence() ?? this.se().start(opts);
+  }
+  private se() {
+    const suites = ([1, 2] as const).filter((n) => this.capabilities.has(`cbke-v${n}`));
+    return simSeJoiner(this.stack, this.identity.certificates, suites, { keepAlive: this.capabilities.has('keepalive-client') });
   }
   async rejoin(opts: RejoinOptions): Promise<JoinResult> {
     const hung = this.silence();

@@ -46,7 +46,7 @@ registerDriver({
     if (role === 'sniffer') return new SimSniffer(world());
     const dut = rig.roles.dut;
     if (!dut.identity) throw new RigUnavailableError('dut', 'sim', 'roles.dut.identity (eui64, installCode) is required for a simulated DUT');
-    return new SimJoiner(world(), profile, { eui64: dut.identity.eui64, installCode: dut.identity.installCode }, dut.capabilities, config.driver === 'sim' ? config.fault : undefined);
+    return new SimJoiner(world(), profile, { eui64: dut.identity.eui64, installCode: dut.identity.installCode, certificates: dut.identity.certificates }, dut.capabilities, config.driver === 'sim' ? config.fault : undefined);
   },
 });
 

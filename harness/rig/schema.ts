@@ -66,6 +66,37 @@ const operatorRole = z.object({
   promptTimeoutS: z.number().positive().default(120).describe('how long to wait for the operator before failing'),
 }).strict();
 
+// PSK reconfiguration (draft-kang-core-secure-reconfiguration-00; harness/psk/PROFILE.md): which of
+// the three roles is an external implementation at a UDP address. Roles not given run in-process.
+const udpAddress = (what: string, anyPort: boolean) => z.string({ error: `${what}: expected udp://HOST:PORT` })
+  .regex(/^udp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/\s[\]]+):\d{1,5}$/, `${what}: expected udp://HOST:PORT (IPv6 in brackets), e.g. udp://192.0.2.10:5683`)
+  .refine((s) => { const p = Number(s.slice(s.lastIndexOf(':') + 1)); return p <= 65535 && (anyPort || p > 0); },
+    `${what}: port must be ${anyPort ? '0' : '1'}..65535`);
+const pskRole = (name: string, profiles: string) => z.object({
+  address: udpAddress(`the external ${name}'s CoAP endpoint`, false).optional()
+    .describe(`an external ${name} at this address (udp://HOST:PORT); leave out to run the kit's own in-process`),
+  listen: udpAddress(`where the in-process ${name} listens`, true).optional()
+    .describe(`in-process ${name} only: bind here (udp://HOST:PORT, port 0 = any) so external roles can reach it`),
+  profile: z.string().optional().describe(`in-process ${name} only: behaviour profile (${profiles})`),
+}).strict().refine((r) => !(r.address && (r.listen || r.profile)),
+  `give either address (an external ${name}) or listen/profile (the in-process one), not both`);
+const u32 = (what: string) => z.number({ error: `${what}: expected an integer 0..4294967295` }).int(`${what}: expected an integer`)
+  .min(0, `${what}: expected 0..4294967295`).max(0xffffffff, `${what}: expected 0..4294967295`);
+const pskSection = z.object({
+  sbi: pskRole('SBI (new node)', 'compliant, skips-key-offer-check').optional()
+    .describe('new node SBI(i); an external one must serve POST /psk/start (PROFILE.md P10)'),
+  sbr: pskRole('SBR (controller)', 'compliant, accepts-any-confirmation, answers-replayed-hello').optional()
+    .describe('controller SBR(c): serves /psk/hello and /psk/confirm; an external one must know the SBS address itself'),
+  sbs: pskRole('SBS (authentication server)', 'compliant, ignores-mic, ignores-timestamp, accepts-replay').optional()
+    .describe('authentication server SBS(s): serves /psk/auth'),
+  ik: hex(16, 'psk.ik (IK_i, the node\'s initial key)').optional().describe('IK_i every role is provisioned with (default: the FIPS-197 C.1 key)'),
+  skCs: hex(16, 'psk.skCs (SK_cs, controller–server key)').optional().describe('SK_cs shared by SBR and SBS'),
+  idI: u32('psk.idI (ID_i)').optional().describe('ID_i of the node'),
+  idC: u32('psk.idC (ID_c)').optional().describe('ID_c of the controller'),
+  windowS: z.number().int('psk.windowS: whole seconds').min(1, 'psk.windowS: 1..3600 s').max(3600, 'psk.windowS: 1..3600 s').optional()
+    .describe('timestamp window of the SBS, ± seconds (default 120, PROFILE.md P7)'),
+}).strict();
+
 export const DRIVERS = ['sim', 'nrf-sniffer', 'nrf-zigbee-shell', 'ember-cli', 'remote', 'operator'] as const;
 
 const role = z.discriminatedUnion('driver', [simRole, nrfSnifferRole, nrfShellRole, emberRole, remoteRole, operatorRole]);
@@ -85,6 +116,7 @@ export const rigSchema = z.object({
     }).passthrough()),
     sniffer: role,
   }).strict(),
+  psk: pskSection.optional().describe('PSK reconfiguration roles (suite psk-reconfig); leave out to run all three in-process'),
   power: z.object({
     cycle: z.string().min(1).describe('shell command that power-cycles the DUT, e.g. uhubctl -l 1-1 -p 2 -a cycle'),
   }).strict().optional(),
@@ -92,6 +124,7 @@ export const rigSchema = z.object({
 
 export type RigFile = z.output<typeof rigSchema>;
 export type RoleConfig = z.output<typeof role>;
+export type PskRigSection = z.output<typeof pskSection>;
 
 /** The JSON Schema for editors (`# yaml-language-server: $schema=…`). */
 export function rigJsonSchema(): object {

@@ -42,3 +42,85 @@ export function isBeacon(f: DissectedFrame): boolean {
 export function and(...ms: ((f: DissectedFrame) => boolean)[]): (f: DissectedFrame) => boolean {
   return (f) => ms.every((m) => m(f));
 }
+
+/** The opposite of a condition. */
+export function not(m: (f: DissectedFrame) => boolean): (f: DissectedFrame) => boolean {
+  return (f) => !m(f);
+}
+
+/** Either condition. */
+export function or(...ms: ((f: DissectedFrame) => boolean)[]): (f: DissectedFrame) => boolean {
+  return (f) => ms.some((m) => m(f));
+}
+
+/** An APS command by its decoded type ('requestKey', 'verifyKey', 'confirmKey', 'removeDevice', …), tunnelled or not. */
+export function isApsCommand(type: Exclude<ApsCommand, { type: 'tunnel' }>['type']): (f: DissectedFrame) => boolean {
+  return (f) => apsCommandOf(f)?.type === type;
+}
+
+/** The key bytes a Transport Key carries (network, TC link or application key), when it decoded. */
+export function transportedKey(f: DissectedFrame): Uint8Array | undefined {
+  const c = apsCommandOf(f);
+  return c?.type === 'transportKey' && 'key' in c.descriptor ? c.descriptor.key : undefined;
+}
+
+/** The device at either end of a NWK frame, by EUI-64 in its NWK header (leave, rejoin and announce frames carry it). */
+export function nwkFrom(eui64: string): (f: DissectedFrame) => boolean {
+  return (f) => f.nwk?.header.src64 === eui64;
+}
+
+/**
+ * A NWK Leave command. `request: false` is a device's announcement that it leaves (Src64 = the
+ * device); `request: true` is a parent or the TC asking `device` to leave (Dst64 = the device).
+ * @spec Zigbee 05-3474 §3.4.4, §3.6.1.10
+ */
+export function isNwkLeave(o: { request?: boolean; rejoin?: boolean; device?: string } = {}): (f: DissectedFrame) => boolean {
+  return (f) => {
+    const c = f.nwk?.command;
+    if (c?.kind !== 'leave') return false;
+    if (o.request !== undefined && c.request !== o.request) return false;
+    if (o.rejoin !== undefined && c.rejoin !== o.rejoin) return false;
+    if (o.device !== undefined) {
+      const h = f.nwk!.header;
+      if ((c.request ? h.dst64 : h.src64) !== o.device) return false;
+    }
+    return true;
+  };
+}
+
+/** The TC asks a device to leave: NWK Leave request, APS Remove Device (to its router) or Mgmt_Leave_req. */
+export function isLeaveDemand(device: string): (f: DissectedFrame) => boolean {
+  return (f) => {
+    if (isNwkLeave({ request: true, device })(f)) return true;
+    const c = apsCommandOf(f);
+    if (c?.type === 'removeDevice' && c.target64 === device) return true;
+    const z = f.zdo?.command;
+    return z?.type === 'Mgmt_Leave_req' && z.deviceAddress === device;
+  };
+}
+
+/** A NWK Rejoin Request from `device` (any device when omitted); `secured` filters on NWK security. */
+export function isRejoinRequest(o: { device?: string; secured?: boolean } = {}): (f: DissectedFrame) => boolean {
+  return (f) => f.nwk?.command?.kind === 'rejoinRequest'
+    && (o.device === undefined || f.nwk.header.src64 === o.device)
+    && (o.secured === undefined || f.nwk.header.security === o.secured);
+}
+
+/** A NWK Rejoin Response (to `device`, by Dst64, when given). */
+export function isRejoinResponse(o: { device?: string } = {}): (f: DissectedFrame) => boolean {
+  return (f) => f.nwk?.command?.kind === 'rejoinResponse' && (o.device === undefined || f.nwk.header.dst64 === o.device);
+}
+
+/** A MAC Association Request from `device` (by its extended source address). */
+export function isAssociationRequest(device?: string): (f: DissectedFrame) => boolean {
+  return (f) => f.mac?.body.kind === 'command' && f.mac.body.command.kind === 'associationRequest'
+    && (device === undefined || f.mac.header.src === device);
+}
+
+/** ZDO Device_annce of `device` (any device when omitted): a joiner that took the network key announces itself under it. */
+export function isDeviceAnnce(device?: string): (f: DissectedFrame) => boolean {
+  return (f) => {
+    const z = f.zdo?.command;
+    return z?.type === 'Device_annce' && (device === undefined || z.ieeeAddress === device);
+  };
+}

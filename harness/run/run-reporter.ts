@@ -45,7 +45,7 @@ function slug(text: string): string {
 }
 
 function splitName(name: string): { id: string; title: string } {
-  const m = /^([A-Z]+-\d+[a-z]?)\s+(.*)$/.exec(name);
+  const m = /^([A-Z][A-Z0-9]*-\d+[a-z]?)\s+(.*)$/.exec(name); // IC-01, CB1-01, …
   return m ? { id: m[1], title: m[2] } : { id: name, title: name };
 }
 
@@ -138,7 +138,9 @@ export class RunReporter implements Reporter {
 
 /** The closing table: one row per case. */
 export function summaryTable(rec: RunRecord): string {
-  const rows = rec.cases.map((c) => [c.state.toUpperCase(), c.id, c.title.length > 70 ? `${c.title.slice(0, 67)}…` : c.title, c.durationMs !== undefined ? `${(c.durationMs / 1000).toFixed(2)} s` : '']);
+  // Files run in parallel: sort by suite and case ID so the table reads like the catalog.
+  const sorted = [...rec.cases].sort((a, b) => a.suite.localeCompare(b.suite) || a.id.localeCompare(b.id, 'en', { numeric: true }));
+  const rows = sorted.map((c) => [c.state.toUpperCase(), c.id, c.title.length > 70 ? `${c.title.slice(0, 67)}…` : c.title, c.durationMs !== undefined ? `${(c.durationMs / 1000).toFixed(2)} s` : '']);
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 4));
   const line = (r: string[]) => r.map((x, i) => (i === 3 ? x.padStart(w[i]) : x.padEnd(w[i]))).join('  ').trimEnd();
   const c = rec.counts;
