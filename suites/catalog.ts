@@ -124,6 +124,13 @@ export const CATALOG: readonly CatalogCase[] = [
     spec: [EMBER_FAQ, PRO_LEAVE, PRO_REJOIN, PRO_AUTH, PRO_KTK], simOnly: true,
     catches: [{ role: 'tc', profile: 'keeps-key-after-leave' }],
   },
+  {
+    id: 'LR-05', suite: 'leave-rejoin',
+    title: 'the DUT\'s outgoing NWK frame counter keeps counting across a reboot: no counter is used twice under the same network key',
+    roles: ['tc', 'dut', 'sniffer'], needs: { dut: ['leave'] },
+    spec: [{ ref: 'Zigbee PRO 05-3474 §4.3.1.1 (outgoing frame counter never reused; persisted across resets), TP_R21_BV-12 (protocol.md §7.5)' }],
+    catches: [{ role: 'dut', profile: 'frame-counter-reuse' }],
+  },
   ...cbkeCases(1),
   ...cbkeCases(2),
   ...keepAliveCases(),

@@ -219,3 +219,31 @@ async function leaveRejoinMatrix(ctx: ConformanceContext, initial: 'install-code
 
 conformance('LR-03', (ctx) => leaveRejoinMatrix(ctx, 'install-code'), { timeoutMs: 60_000 });
 conformance('LR-04', (ctx) => leaveRejoinMatrix(ctx, 'global'), { timeoutMs: 60_000 });
+
+conformance('LR-05', async (ctx) => {
+  const { rig, air, step, within } = ctx;
+  const dut = rig.dutIdentity.eui64;
+  await step('TC forms the network, is given the DUT\'s install code and permits joining', () => formAndOpen(ctx, rig.dutIdentity.installCode));
+  const first = await step('the DUT joins', () => within('dut', 'join result', 60_000, rig.dut.join({ channel: rig.channel, panId: rig.panId })));
+  expect(first.joined, `join failed: ${first.reason}`).toBe(true);
+  await step('the DUT leaves and reboots', async () => {
+    await within('dut', 'leave', 10_000, rig.dut.leave());
+    await within('dut', 'reset', 30_000, rig.dut.reset());
+  });
+  const rebootAt = air.mark();
+  await step('TC permits joining again and the DUT joins', async () => {
+    await rig.tc.permitJoin(180);
+    await within('dut', 'join result', 60_000, rig.dut.join({ channel: rig.channel, panId: rig.panId, timeoutMs: 30_000 }));
+  });
+  await step('a NWK-secured frame of the DUT after the reboot is on the air', () =>
+    air.expect('a NWK-secured frame from the DUT after the reboot', (f) => f.nwk?.aux?.source64 === dut, { withinMs: 10_000, from: rebootAt }));
+  await step('every frame counter it used after the reboot is above every one it used before', () => {
+    const counters = (fs: DissectedFrame[]) => fs.filter((f) => f.nwk?.aux?.source64 === dut && f.nwk.aux.keySeq === 0).map((f) => f.nwk!.aux!.frameCounter);
+    const before = counters(air.frames.slice(0, rebootAt));
+    const after = counters(air.frames.slice(rebootAt));
+    expect(before.length, 'no NWK-secured frame from the DUT before the reboot').toBeGreaterThan(0);
+    const highest = Math.max(...before);
+    const reused = after.filter((c) => c <= highest);
+    expect(reused, `after the reboot the DUT sent NWK frame counters ${reused.slice(0, 5).join(', ')} — not above ${highest}, its highest before: a receiver drops them as replays`).toEqual([]);
+  });
+});
