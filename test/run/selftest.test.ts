@@ -22,8 +22,18 @@ it('the plan names only profiles the simulator has, and every catalog case with 
 it('sehil selftest --json: every fault caught, exit 0', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sehil-selftest-'));
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/sehil.mjs'), 'selftest', '--json', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
-  const doc = JSON.parse(r.stdout) as { ok: boolean; rows: SelftestRow[] };
+  const doc = JSON.parse(r.stdout) as {
+    ok: boolean; rows: SelftestRow[]; compliantFailures: unknown[];
+    profiles: { name: string; role: string; caught: boolean; caughtBy: string[] }[];
+  };
   expect(doc.rows.filter((x) => x.outcome !== 'caught'), r.stderr).toEqual([]);
+  expect(doc.compliantFailures).toEqual([]);
+  // Every known-bad profile of the simulated rig (issue 4's list and any added since) is caught.
+  expect(doc.profiles.filter((p) => !p.caught).map((p) => `${p.role}:${p.name}`)).toEqual([]);
+  const names = doc.profiles.map((p) => p.name);
+  for (const n of ['legacy-global-key', 'legacy-no-key-update', 'keeps-key-after-leave', 'no-keepalive', 'cbke-bad-mac', 'cbke-unknown-issuer-cert',
+    'cbke-slow', 'unencrypted-transport-key', 'long-permit-join', 'accepts-provisional-key-as-tclk', 'accepts-unknown-issuer', 'terminates-after-timeout',
+    'no-tcso', 'frame-counter-reuse', 'ignores-leave']) expect(names, n).toContain(n);
   expect(doc.ok).toBe(true);
   expect(r.status).toBe(0);
   const expected = selftestPlan().reduce((n, p) => n + p.cases.length, 0);

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CATALOG } from '../../../suites/catalog.ts';
+import { JOINER_PROFILES, TC_PROFILES } from '../../stack/profiles.ts';
 import { EXIT, UsageError, type CliIO, type Command } from '../cli.ts';
 import { PACKAGE_ROOT, runSuites } from '../runner.ts';
 
@@ -72,13 +73,29 @@ export const selftest: Command = {
         io.err(`  ${row.outcome === 'caught' ? '✓' : '✗'} ${id} ${row.outcome}${row.detail ? `: ${row.detail.slice(0, 140)}` : ''}`);
       }
     }
-    const ok = rows.every((r) => r.outcome === 'caught');
+    // The compliant rig: every case must pass there (a check that fails a good device is a bug too).
+    io.err('selftest: compliant profiles → every suite');
+    const compliant = await runSuites({ rigFile, suites: [], outDir: path.join(values.out, 'compliant'), progress: null, html: false });
+    const compliantFailures = [
+      ...compliant.record.cases.filter((c) => c.state === 'failed').map((c) => ({ caseId: c.id, message: (c.messages[0] ?? '').split('\n')[0] })),
+      ...compliant.unhandled.map((u) => ({ caseId: '(run)', message: u })),
+    ];
+    for (const f of compliantFailures) io.err(`  ✗ ${f.caseId} failed on the compliant rig: ${f.message.slice(0, 140)}`);
+    const known = [...TC_PROFILES.map((p) => ({ role: 'tc' as const, p })), ...JOINER_PROFILES.map((p) => ({ role: 'dut' as const, p }))].filter((x) => x.p.kind !== 'compliant');
+    const profiles = known.map(({ role, p }) => {
+      const mine = rows.filter((r) => r.role === role && r.profile === p.name);
+      const caughtBy = mine.filter((r) => r.outcome === 'caught').map((r) => r.caseId);
+      return { name: p.name, role, rule: p.rule, caught: caughtBy.length > 0, caughtBy, missedBy: mine.filter((r) => r.outcome !== 'caught').map((r) => r.caseId) };
+    });
+    const ok = compliantFailures.length === 0 && profiles.every((p) => p.caught && p.missedBy.length === 0);
     if (values.json) {
-      io.out(JSON.stringify({ ok, profiles: plan.length, rows }, null, 2));
+      io.out(JSON.stringify({ ok, profiles, compliantFailures, compliantCases: compliant.record.counts, rows }, null, 2));
     } else {
       const w = Math.max(...rows.map((r) => `${r.role}:${r.profile}`.length));
       for (const r of rows) io.out(`${`${r.role}:${r.profile}`.padEnd(w)}  ${r.caseId.padEnd(6)}  ${r.outcome.toUpperCase().padEnd(7)}  ${r.detail.split('\n')[0].slice(0, 100)}`);
-      io.out(`\n${rows.filter((r) => r.outcome === 'caught').length}/${rows.length} faults caught across ${plan.length} known-bad profiles`);
+      for (const p of profiles.filter((x) => !x.caught)) io.out(`${`${p.role}:${p.name}`.padEnd(w)}  —       NOT CAUGHT by any case (${p.rule})`);
+      const c = compliant.record.counts;
+      io.out(`\n${profiles.filter((p) => p.caught).length}/${profiles.length} known-bad profiles caught; ${rows.filter((r) => r.outcome === 'caught').length}/${rows.length} catalog claims held; compliant rig: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
     }
     return ok ? EXIT.ok : EXIT.failed;
   },
