@@ -4,8 +4,9 @@
 import { existsSync } from 'node:fs';
 import { SimJoiner, SimSniffer, SimTrustCenter, SimWorld } from '../../devices/sim/driver.ts';
 import { nrfSnifferFromRig } from '../../devices/nrf-sniffer/driver.ts';
-import { nrfZigbeeShellFromRig } from '../../devices/nrf-zigbee-shell/driver.ts';
 import { RemoteJoiner, RemoteSniffer, RemoteTrustCenter } from '../../devices/remote/driver.ts';
+import { nrfZigbeeShellFromRig } from '../../devices/nrf-zigbee-shell/driver.ts';
+import { emberCliFromRig } from '../../devices/ember-cli/driver.ts';
 import { RealClock, type Clock } from '../sim/clock.ts';
 import type { Eui64 } from '../zigbee/codec.ts';
 import type { Capability } from './capabilities.ts';
@@ -71,6 +72,18 @@ registerDriver({
       throw new RigUnavailableError(role, config.port, 'no such serial device (is the nRF52840 with the Zigbee shell plugged in? `sehil devices` lists what is)');
     }
     return nrfZigbeeShellFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock);
+  },
+});
+
+registerDriver({
+  name: 'ember-cli',
+  plays: ['tc', 'dut'],
+  create({ rig, role, config, clock }) {
+    if (config.driver !== 'ember-cli' || role === 'sniffer') throw new Error('unreachable');
+    if (!existsSync(config.port)) {
+      throw new RigUnavailableError(role, config.port, 'no such serial device (is the EFR32 with an EmberZNet CLI application plugged in? `sehil devices` lists what is)');
+    }
+    return emberCliFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock);
   },
 });
 

@@ -1,0 +1,710 @@
+// An EmberZNet / Simplicity SDK Zigbee application's CLI (radios.md §3; an EFR32 running a Z3 or
+// SE sample, or a Z3Gateway host) as the rig's Trust Center or DUT. It types CLI commands over a
+// serial line (or a recorded transcript), one at a time, each with a deadline, and reads the reply
+// up to the prompt line that the empty line typed after each command closes (protocol.ts header).
+// Transport, transcript, replay and waits are the nRF sniffer driver's.
+//
+// The EFR32's advantage over the nRF shell: `keys print` shows the real key tables, so the
+// kit's keyring gets real keys from a real TC — the network key and sequence, each device's TC
+// link key including the one CBKE derived (`Auth y`), the install-code keys in the transient
+// table — and `keys delete <i>` edits the table (the FAQ fix for the SE rejoin-after-leave trap).
+//
+// Capabilities, declared honestly (some are only known after open(), which probes the build):
+// - TC: install-code (`option install-code`), tclk-exchange (the Z3 TC answers Request Key),
+//   key-table-edit (`keys delete`), cbke-v1 when the build lists `plugin key-establishment`.
+//   Not cbke-v2: the CLI shows no way to tell whether a sect283k1 certificate is installed.
+// - DUT: install-code when the rig gives one (programmed in the mfg tokens, not typed here),
+//   leave (`network leave`), rejoin-secured / rejoin-tc (`network rejoin 1|0 <mask>`),
+//   tclk-exchange on a Z3 build, cbke-v1 + cbke-dynamic on an SE build (`plugin
+//   key-establishment start 0x0000 1` any time after joining).
+// Not done (no CLI behind them here): choosing the network key or the extended PAN ID at
+// formation (the stack picks; networkKey() reads the real one), the TC's own KE results and
+// suite offer, keep-alive, leave-with-rejoin.
+import type { Capability } from '../../harness/rig/capabilities.ts';
+import {
+  DeviceTimeoutError, RigUnavailableError, type DeviceInfo, type JoinOptions, type JoinResult, type Joiner,
+  type KeyEstablishmentResult, type CbkeSuite, type NetworkParams, type RejoinOptions, type TrustCenter,
+} from '../../harness/rig/roles.ts';
+import { RealClock, type Clock } from '../../harness/sim/clock.ts';
+import { keStatusName } from '../../harness/crypto/cbke-suites.ts';
+import { parseEui64, type Eui64 } from '../../harness/zigbee/codec.ts';
+import { explainOpenError } from '../nrf-sniffer/host.ts';
+import { formatEntry, TranscriptRecorder, type TranscriptEntry } from '../nrf-sniffer/transcript.ts';
+import { serialOpener, type LineSource, type SourceEvent, type SourceOpener } from '../nrf-sniffer/transport.ts';
+import { ReplyWaiters, withDeadline } from '../nrf-sniffer/waits.ts';
+import {
+  classifyLine, EmberCliParseError, EmberCommand, hasKeyEstablishment, parseKeysPrint, parseNetworkId,
+  parseStatusReply, promptOf, REPLY, type KeysPrint, type NetworkId,
+} from './protocol.ts';
+
+export const DRIVER_NAME = 'ember-cli';
+
+/** The CLI printed `Error: …`, `ERR: …` or `ERROR: …` for a command, or a non-zero status. Carries its words. */
+export class EmberCliCommandError extends Error {
+  override name = 'EmberCliCommandError';
+  constructor(
+    readonly role: string, readonly step: string, readonly command: string,
+    /** The CLI's line as printed (marker included). */
+    readonly cliText: string,
+    /** The EmberStatus byte when the line carried one. */
+    readonly status?: number,
+  ) {
+    super(`${role}: ${step}: "${command}" failed: ${cliText}${hint(cliText, status)}`);
+  }
+}
+
+function hint(text: string, status?: number): string {
+  if (/No such command/i.test(text)) return ' (is this an EmberZNet Z3/SE application with this plugin in its build?)';
+  if (/CRC does not match/i.test(text)) return ' (the install code\'s last two bytes must be its CRC-16/X-25, little-endian: `sehil ic derive CODE`)';
+  if (/Form/i.test(text) && status === 0x70) return ' (already on a network: `network leave` or `factory-reset` the device first)';
+  if (status === 0x93) return ' (EMBER_NOT_JOINED: the device is on no network)';
+  return '';
+}
+
+/** The operation has no CLI command behind it. */
+export class EmberCliUnsupportedError extends Error {
+  override name = 'EmberCliUnsupportedError';
+  constructor(readonly role: string, readonly operation: string, reason: string) {
+    super(`${role}: ${operation} is not supported by the EmberZNet CLI driver: ${reason}`);
+  }
+}
+
+/** The port went away while a command was waiting for its reply. */
+export class EmberCliPortClosedError extends RigUnavailableError {
+  override name = 'EmberCliPortClosedError';
+  constructor(role: string, location: string, readonly step: string, readonly command: string, readonly reason: string) {
+    super(role, location, `${step}: port closed while waiting for the reply to "${command}" (${reason})`);
+  }
+}
+
+export interface EmberCliOptions {
+  /** Serial device; prefer /dev/serial/by-id/… */
+  port: string;
+  baudRate?: number;
+  /** The run's clock: transcript times are on it. */
+  clock: Clock;
+  /** Clock for deadlines and polling (default: real time). */
+  timers?: Clock;
+  /** Deadline of one command's reply (up to its prompt line), ms (default 3000). */
+  replyTimeoutMs?: number;
+  /** How long formation may take after the form command, ms (default 15000). */
+  formTimeoutMs?: number;
+  /** Default join deadline, ms (default 60000; JoinOptions.timeoutMs overrides). */
+  joinTimeoutMs?: number;
+  /** Deadline of a Key Establishment exchange, ms (default 60000). */
+  keTimeoutMs?: number;
+  /** Poll interval of `network id` while waiting for a network change, ms (default 100). */
+  pollMs?: number;
+  /** Output must pause this long at open (default 50). */
+  quietMs?: number;
+  recordTo?: string;
+  source?: SourceOpener;
+  maxLine?: number;
+}
+
+export interface EmberCliStats {
+  commands: number;
+  garbageLines: number;
+  overlongLines: number;
+  nulBytes: number;
+  /** Lines with no command waiting (asynchronous prints nobody awaited, late answers). */
+  strayLines: number;
+  timeouts: number;
+}
+
+interface Pending {
+  command: string;
+  step: string;
+  lines: string[];
+  errors: { text: string; status?: number }[];
+  echoSeen: boolean;
+  resolve(lines: string[]): void;
+  reject(e: Error): void;
+}
+
+const MAX_TRANSCRIPT = 200_000;
+
+/** The command engine shared by both roles. */
+export abstract class EmberCliDriver {
+  abstract readonly role: 'tc' | 'dut';
+  readonly stats: EmberCliStats = { commands: 0, garbageLines: 0, overlongLines: 0, nulBytes: 0, strayLines: 0, timeouts: 0 };
+  protected readonly o: Required<Omit<EmberCliOptions, 'recordTo' | 'source'>> & Pick<EmberCliOptions, 'recordTo'>;
+  protected readonly timers: Clock;
+  /** Asynchronous prints someone awaits (steering, rejoin and KE outcomes). */
+  protected readonly waiters: ReplyWaiters;
+  private readonly opener: SourceOpener;
+  private source: LineSource | null = null;
+  private gen = 0;
+  private pending: Pending | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  private lastRx = 0;
+  private desynced = false;
+  private transcript: string[] = [];
+  private recorder: TranscriptRecorder | null = null;
+  private euiValue: Eui64 | undefined;
+  private firmware: string | undefined;
+  /** The CLI's prompt, learned at open ('' until then). */
+  protected prompt = '';
+  private promptSeen: (() => void) | null = null;
+  /** Whether the build has the Key Establishment plugin (known after open). */
+  protected keBuild = false;
+  private readonly caps = new Set<Capability>();
+
+  constructor(opts: EmberCliOptions) {
+    this.o = {
+      port: opts.port, baudRate: opts.baudRate ?? 115200, clock: opts.clock, timers: opts.timers ?? new RealClock(),
+      replyTimeoutMs: opts.replyTimeoutMs ?? 3000, formTimeoutMs: opts.formTimeoutMs ?? 15_000, joinTimeoutMs: opts.joinTimeoutMs ?? 60_000,
+      keTimeoutMs: opts.keTimeoutMs ?? 60_000, pollMs: opts.pollMs ?? 100, quietMs: opts.quietMs ?? 50, maxLine: opts.maxLine ?? 512,
+      recordTo: opts.recordTo,
+    };
+    this.timers = this.o.timers;
+    this.waiters = new ReplyWaiters(this.timers);
+    this.opener = opts.source ?? serialOpener({ path: opts.port, baudRate: this.o.baudRate, clock: opts.clock, maxLine: this.o.maxLine });
+  }
+
+  get capabilities(): ReadonlySet<Capability> {
+    return this.caps;
+  }
+
+  protected declare(caps: readonly Capability[]): void {
+    this.caps.clear();
+    for (const c of caps) this.caps.add(c);
+  }
+
+  get eui64(): Eui64 {
+    if (this.euiValue === undefined) throw new Error(`${this.role} (${this.o.port}): EUI-64 unknown until open() has read it with "network id"`);
+    return this.euiValue;
+  }
+
+  /** Opens the port, learns the prompt (the line an empty input gives back), reads the EUI-64, probes the build. */
+  async open(): Promise<void> {
+    if (this.source) return;
+    await this.openSource();
+    const seen = new Promise<void>((resolve) => { this.promptSeen = resolve; });
+    // Two empty lines: the first closes whatever prompt was printed before we listened (or
+    // nothing, if its bytes were lost), the second surely gives back a whole prompt line.
+    await this.write(EmberCommand.newline, 'open');
+    await this.write(EmberCommand.newline, 'open');
+    await withDeadline(seen, this.o.replyTimeoutMs, this.timers, () => {
+      this.stats.timeouts++;
+      return new DeviceTimeoutError(this.role, 'open', `prompt line in answer to an empty line from ${this.o.port} (is an EmberZNet CLI application running at ${this.o.baudRate} baud?)`, this.o.replyTimeoutMs);
+    }).finally(() => { this.promptSeen = null; });
+    await this.quiet('open');
+    this.euiValue = parseNetworkId(await this.run(EmberCommand.networkId, 'open')).eui64;
+    this.keBuild = hasKeyEstablishment(await this.runTolerating(EmberCommand.keGroup, 'open', /No such command/i) ?? []);
+    await this.afterOpen();
+  }
+
+  protected async afterOpen(): Promise<void> {}
+
+  async probe(): Promise<DeviceInfo> {
+    await this.open();
+    if (this.firmware === undefined) {
+      this.firmware = (await this.runTolerating(EmberCommand.version, 'probe', /./))?.join('; ') ?? '("version" refused)';
+    }
+    return {
+      driver: DRIVER_NAME, location: this.o.port, firmware: this.firmware, eui64: this.eui64,
+      notes: [`plays ${this.role}`, `prompt "${this.prompt}"`, this.keBuild ? 'Key Establishment plugin present' : 'no Key Establishment plugin', ...(this.source?.notes ?? [])],
+    };
+  }
+
+  async close(): Promise<void> {
+    const e = new RigUnavailableError(this.role, this.o.port, 'closed by the harness');
+    this.fail(e);
+    await this.dropSource();
+    this.recorder?.close();
+    this.recorder = null;
+  }
+
+  takeTranscript(): string[] {
+    const out = this.transcript;
+    this.transcript = [];
+    return out;
+  }
+
+  // ---- the conversation ---------------------------------------------------------------------
+
+  /**
+   * Sends one command (and the empty line that closes its prompt) and resolves with its output
+   * lines (echo and prompts removed) at the prompt line; rejects with EmberCliCommandError when
+   * the reply carried `Error:`/`ERR:`/`ERROR:`, DeviceTimeoutError after `timeoutMs`,
+   * EmberCliPortClosedError when the port goes away. Commands queue up.
+   */
+  protected run(command: string, step: string, timeoutMs = this.o.replyTimeoutMs): Promise<string[]> {
+    const job = this.chain.then(() => this.exec(command, step, timeoutMs));
+    this.chain = job.catch(() => {});
+    return job;
+  }
+
+  /** run(), but an error whose text matches `tolerate` is noted and returns null. */
+  protected async runTolerating(command: string, step: string, tolerate: RegExp): Promise<string[] | null> {
+    try {
+      return await this.run(command, step);
+    } catch (e) {
+      if (e instanceof EmberCliCommandError && tolerate.test(e.cliText)) {
+        this.note(`${step}: "${command}" answered "${e.cliText}"; going on without it`);
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** run() for a command whose reply is one `<label> 0x<hh>` status line; non-zero → EmberCliCommandError. */
+  protected async runStatus(command: string, step: string, label: RegExp, ok: readonly number[] = [0]): Promise<number> {
+    const lines = await this.run(command, step);
+    const status = parseStatusReply(command, lines, label);
+    if (!ok.includes(status)) {
+      throw new EmberCliCommandError(this.role, step, command, lines.find((l) => label.test(l.trim()))?.trim() ?? '', status);
+    }
+    return status;
+  }
+
+  private async exec(command: string, step: string, ms: number): Promise<string[]> {
+    if (!this.source) throw new RigUnavailableError(this.role, this.o.port, `${step}: the port is not open (call open() first)`);
+    if (this.desynced) {
+      // An abandoned command may still answer (or the CLI is still stuck): let that pass first.
+      await this.write(EmberCommand.newline, step);
+      await this.quiet(step);
+      this.desynced = false;
+    }
+    this.stats.commands++;
+    const reply = new Promise<string[]>((resolve, reject) => {
+      this.pending = { command, step, lines: [], errors: [], echoSeen: false, resolve, reject };
+    });
+    reply.catch(() => {});
+    const p = this.pending!;
+    try {
+      await this.write(command, step);
+      await this.write(EmberCommand.newline, step);
+      const lines = await withDeadline(reply, ms, this.timers, () => {
+        this.stats.timeouts++;
+        this.desynced = true;
+        return new DeviceTimeoutError(this.role, step, `prompt after "${command}" from ${this.o.port}`, ms);
+      });
+      if (p.errors.length > 0) throw new EmberCliCommandError(this.role, step, command, p.errors[0].text, p.errors[0].status);
+      return lines;
+    } finally {
+      if (this.pending === p) this.pending = null;
+    }
+  }
+
+  private async write(line: string, step: string): Promise<void> {
+    const source = this.source;
+    if (!source) throw new RigUnavailableError(this.role, this.o.port, `${step}: the port is not open`);
+    this.record({ t: this.o.clock.now(), dir: 'tx', line });
+    await withDeadline(source.write(line), this.o.replyTimeoutMs, this.timers,
+      () => new DeviceTimeoutError(this.role, step, `write of "${line}" to ${this.o.port} to drain`, this.o.replyTimeoutMs));
+  }
+
+  /** Waits until the device has been silent for quietMs (at most replyTimeoutMs). */
+  private async quiet(step: string): Promise<void> {
+    const from = this.timers.now();
+    this.lastRx = Math.max(this.lastRx, from);
+    for (;;) {
+      const now = this.timers.now();
+      const silent = now - this.lastRx;
+      if (silent >= this.o.quietMs) return;
+      if (now - from > this.o.replyTimeoutMs) {
+        throw new DeviceTimeoutError(this.role, step, `pause of ${this.o.quietMs} ms in the output of ${this.o.port} (it keeps talking)`, this.o.replyTimeoutMs);
+      }
+      await this.timers.sleep(this.o.quietMs - silent);
+    }
+  }
+
+  protected async networkId(step: string): Promise<NetworkId> {
+    return parseNetworkId(await this.run(EmberCommand.networkId, step));
+  }
+
+  /** Asks `network id` until `ok` holds or `deadlineAt` passes; the last answer either way. */
+  protected async pollNetwork(step: string, deadlineAt: number, ok: (n: NetworkId) => boolean): Promise<{ ok: boolean; last: NetworkId }> {
+    for (;;) {
+      const last = await this.networkId(step);
+      if (ok(last)) return { ok: true, last };
+      const left = deadlineAt - this.timers.now();
+      if (left <= 0) return { ok: false, last };
+      await this.timers.sleep(Math.min(this.o.pollMs, left));
+    }
+  }
+
+  /** `keys print`, parsed; keys hidden by the mfg token are an error that says so. */
+  async keysPrint(step = 'keys print'): Promise<KeysPrint> {
+    await this.open();
+    const k = parseKeysPrint(await this.run(EmberCommand.keysPrint, step));
+    if (k.readingDisabled) {
+      throw new EmberCliUnsupportedError(this.role, step, 'the device prints "READING OF KEY VALUES DISABLED BY MFG TOKEN": key values cannot be read (program TOKEN_MFG_SECURITY_CONFIG to allow it, Simplicity Commander)');
+    }
+    return k;
+  }
+
+  /** Registers a waiter for an asynchronous print before the command that causes it is sent. */
+  protected expectAsync(re: RegExp, ms: number, step: string, what: string) {
+    return this.waiters.expect((l) => re.test(l), ms, () => new DeviceTimeoutError(this.role, step, what, ms));
+  }
+
+  // ---- what comes in ------------------------------------------------------------------------
+
+  private handle(gen: number, e: SourceEvent): void {
+    if (gen !== this.gen) return;
+    this.lastRx = this.timers.now();
+    switch (e.kind) {
+      case 'nul':
+        this.stats.nulBytes += e.count;
+        this.record({ t: e.atMs, dir: 'rx-nul', count: e.count });
+        return;
+      case 'overlong':
+        this.stats.overlongLines++;
+        this.record({ t: e.atMs, dir: 'rx-overlong', line: e.head, maxLine: e.maxLine });
+        return;
+      case 'closed': {
+        this.record({ t: e.atMs, dir: 'closed', line: e.reason, disconnected: e.disconnected });
+        const p = this.pending;
+        const err = p
+          ? new EmberCliPortClosedError(this.role, this.o.port, p.step, p.command, e.reason)
+          : new RigUnavailableError(this.role, this.o.port, `port closed (${e.reason})`);
+        this.source = null;
+        this.gen++;
+        this.fail(err);
+        return;
+      }
+      case 'line':
+        this.record({ t: e.atMs, dir: 'rx', line: e.text });
+        this.onLine(e.text);
+    }
+  }
+
+  private onLine(raw: string): void {
+    if (this.promptSeen) {
+      const learned = promptOf(raw);
+      if (learned !== undefined) {
+        this.prompt = learned;
+        this.promptSeen();
+        this.promptSeen = null;
+      }
+      return;
+    }
+    const l = classifyLine(raw, this.prompt);
+    const p = this.pending;
+    if (l.kind === 'garbage') {
+      this.stats.garbageLines++;
+      this.note(`garbage line ignored (${raw.length} bytes)`);
+      return;
+    }
+    if ('skippedPrefix' in l && l.skippedPrefix !== undefined) {
+      this.stats.garbageLines++;
+      this.note(`noise before a ${l.kind} line ignored`);
+    }
+    if (l.kind === 'blank') return;
+    if (l.kind === 'prompt') {
+      if (!p) return; // the prompt of a re-synchronisation or of an abandoned command
+      this.pending = null;
+      p.resolve(p.lines);
+      return;
+    }
+    const text = l.kind === 'text' ? l.text : l.kind === 'success' ? `Success: ${l.task}` : `${l.marker}: ${l.text}`;
+    if (this.waiters.offer(text)) return;
+    if (p && !p.echoSeen && l.kind === 'text' && text === p.command) { p.echoSeen = true; return; }
+    if (!p) { this.stats.strayLines++; this.onAsync(text); return; }
+    p.lines.push(text);
+    if (l.kind === 'error') p.errors.push({ text, status: l.status });
+  }
+
+  /** Asynchronous prints nobody awaited (the roles note what matters). */
+  protected onAsync(text: string): void {
+    this.note(`asynchronous: ${text}`);
+  }
+
+  private fail(e: Error): void {
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(e);
+    this.waiters.failAll(e);
+  }
+
+  private async openSource(): Promise<void> {
+    if (this.o.recordTo && !this.recorder) {
+      this.recorder = new TranscriptRecorder(this.o.recordTo, { driver: DRIVER_NAME, location: this.o.port, started: new Date().toISOString() });
+    }
+    const gen = ++this.gen;
+    let timedOut = false;
+    const opening = this.opener((e) => this.handle(gen, e));
+    opening.then((s) => { if (timedOut) void s.close(); }, () => {});
+    try {
+      this.source = await withDeadline(opening, this.o.replyTimeoutMs, this.timers, () => {
+        timedOut = true;
+        return new DeviceTimeoutError(this.role, 'open', `open of ${this.o.port}`, this.o.replyTimeoutMs);
+      });
+    } catch (e) {
+      const reason = explainOpenError(e as Error);
+      this.record({ t: this.o.clock.now(), dir: 'open-failed', line: reason });
+      throw new RigUnavailableError(this.role, this.o.port, reason);
+    }
+    this.lastRx = this.timers.now();
+    this.record({ t: this.o.clock.now(), dir: 'open', line: this.o.port });
+    for (const n of this.source.notes) this.note(n);
+  }
+
+  private async dropSource(): Promise<void> {
+    const s = this.source;
+    this.source = null;
+    this.gen++;
+    if (s) await s.close();
+  }
+
+  protected note(line: string): void {
+    this.record({ t: this.o.clock.now(), dir: 'note', line });
+  }
+
+  private record(e: TranscriptEntry): void {
+    this.recorder?.write(e);
+    if (this.transcript.length >= MAX_TRANSCRIPT) this.transcript.shift();
+    this.transcript.push(formatEntry(e));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trust Center
+
+export type EmberKeyKind = 'install-code' | 'cbke' | 'link';
+
+export class EmberCliTrustCenter extends EmberCliDriver implements TrustCenter {
+  readonly role = 'tc' as const;
+  private icIndex = 0;
+
+  constructor(opts: EmberCliOptions) {
+    super(opts);
+    this.declare(['install-code', 'tclk-exchange', 'key-table-edit']);
+  }
+
+  protected override async afterOpen(): Promise<void> {
+    this.declare(['install-code', 'tclk-exchange', 'key-table-edit', ...(this.keBuild ? ['cbke-v1' as const] : [])]);
+  }
+
+  /**
+   * `plugin network-creator form 1 <panId> 3 <channel>`, then `network id` until the short
+   * address is 0x0000. The stack picks the network key and the extended PAN ID (networkKey()
+   * reads the key it picked from `keys print`).
+   */
+  async form(net: NetworkParams): Promise<void> {
+    await this.open();
+    if (net.networkKey) this.note('form: networkKey not applied (the CLI forms with a key the stack picks); networkKey() reads the real one from "keys print"');
+    if (net.extendedPanId) this.note('form: extendedPanId not applied (network-creator picks it)');
+    await this.runStatus(EmberCommand.form({ panId: net.panId, channel: net.channel }), 'form', REPLY.form);
+    const r = await this.pollNetwork('form', this.timers.now() + this.o.formTimeoutMs, (n) => n.short !== 0xfffe);
+    if (!r.ok) throw new DeviceTimeoutError('tc', 'form', `network formation ("network id" kept answering short 0x${r.last.short.toString(16)})`, this.o.formTimeoutMs);
+    if (r.last.short !== 0) throw new RigUnavailableError('tc', this.o.port, `form: the device reports short address 0x${r.last.short.toString(16)}, expected 0x0000 (a router build, not a coordinator?)`);
+    if (r.last.panId !== net.panId) this.note(`form: PAN ID is 0x${r.last.panId.toString(16)}, asked 0x${net.panId.toString(16)}`);
+  }
+
+  /** `network pjoin <s>` (0 closes; more than 254 s is capped: 255 means "forever"). */
+  async permitJoin(seconds: number): Promise<void> {
+    const s = Math.min(Math.max(0, Math.floor(seconds)), 254);
+    if (s !== seconds) this.note(`permitJoin(${seconds}): sent ${s}`);
+    await this.runStatus(EmberCommand.pjoin(s), 'permit join', REPLY.pjoin);
+  }
+
+  /** `option install-code <i> {eui64} {code+crc}` → `Success: Set joining link key`. */
+  async addInstallCode(eui64: Eui64, installCode: string): Promise<void> {
+    const cmd = EmberCommand.installCode(this.icIndex, eui64, installCode);
+    const lines = await this.run(cmd, 'add install code');
+    if (!lines.some((l) => /^Success: Set joining link key$/.test(l))) {
+      throw new EmberCliParseError(cmd, lines, 'no "Success: Set joining link key"');
+    }
+    this.icIndex = (this.icIndex + 1) % 256;
+  }
+
+  /**
+   * The TC's key table from `keys print`: install-code keys (transient table), then the link
+   * key table (kind 'cbke' for an authorized, CBKE-established key, else 'link').
+   */
+  async keyTable(): Promise<{ eui64: Eui64; key: Uint8Array; kind: EmberKeyKind }[]> {
+    const k = await this.keysPrint('key table');
+    return [
+      ...k.transient.map((t) => ({ eui64: t.eui64, key: t.key, kind: 'install-code' as const })),
+      ...k.linkKeys.map((r) => ({ eui64: r.eui64, key: r.key, kind: r.authorized ? 'cbke' as const : 'link' as const })),
+    ];
+  }
+
+  /** The network key and its sequence number as `keys print` shows them. */
+  async networkKey(): Promise<{ key: Uint8Array; seq: number }> {
+    const k = await this.keysPrint('network key');
+    return { key: k.nwkKey, seq: k.nwkKeySeq };
+  }
+
+  /**
+   * `keys delete <i>` for every link-key-table row of the device (the install code stays: a
+   * fresh join uses it again), then `keys print` to check the row is gone.
+   */
+  async deleteLinkKey(eui64: Eui64): Promise<void> {
+    const eui = parseEui64(eui64);
+    const rows = (await this.keysPrint('delete link key')).linkKeys.filter((r) => r.eui64 === eui);
+    if (rows.length === 0) { this.note(`delete link key: no link key table entry for ${eui}`); return; }
+    for (const r of rows) await this.run(EmberCommand.keysDelete(r.index!), 'delete link key');
+    const left = (await this.keysPrint('delete link key')).linkKeys.filter((r) => r.eui64 === eui);
+    if (left.length > 0) {
+      throw new EmberCliCommandError('tc', 'delete link key', EmberCommand.keysDelete(left[0].index!), `the entry for ${eui} is still in "keys print" (index ${left[0].index})`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Joiner (DUT)
+
+export interface EmberCliJoinerOptions extends EmberCliOptions {
+  /** The install code in the device's tokens (the rig's identity): declares install-code. */
+  installCode?: string;
+  /** Expected EUI-64 (the rig's identity): a different `network id` EUI-64 is an error. */
+  expectEui64?: Eui64;
+}
+
+const EMBER_STATUS: Record<number, string> = {
+  0xad: 'EMBER_NO_NETWORK_KEY_RECEIVED', 0x94: 'EMBER_JOIN_FAILED', 0xab: 'EMBER_NO_BEACONS', 0xaf: 'EMBER_PRECONFIGURED_KEY_REQUIRED (the TC used another key than this device\'s preconfigured one: a stale key-table entry at the TC? see ember-se-rejoin-after-leave-faq)',
+  0x90: 'EMBER_NETWORK_UP', 0x91: 'EMBER_NETWORK_DOWN', 0x93: 'EMBER_NOT_JOINED',
+};
+const statusText = (s: number) => `0x${s.toString(16).padStart(2, '0')}${EMBER_STATUS[s] ? ` ${EMBER_STATUS[s]}` : ''}`;
+
+export class EmberCliJoiner extends EmberCliDriver implements Joiner {
+  readonly role = 'dut' as const;
+  private readonly installCode: string | undefined;
+  private readonly expectEui64: Eui64 | undefined;
+
+  constructor(opts: EmberCliJoinerOptions) {
+    super(opts);
+    this.installCode = opts.installCode;
+    this.expectEui64 = opts.expectEui64 === undefined ? undefined : parseEui64(opts.expectEui64);
+    this.declare(this.baseCaps());
+  }
+
+  private baseCaps(): Capability[] {
+    return [...(this.installCode !== undefined ? ['install-code' as const] : []), 'leave', 'rejoin-secured', 'rejoin-tc'];
+  }
+
+  protected override async afterOpen(): Promise<void> {
+    if (this.expectEui64 !== undefined && this.expectEui64 !== this.eui64) {
+      throw new RigUnavailableError('dut', this.o.port, `"network id" reports EUI-64 ${this.eui64}, the rig file's roles.dut.identity.eui64 says ${this.expectEui64}: wrong device, or fix the rig file`);
+    }
+    this.declare([...this.baseCaps(), ...(this.keBuild ? ['cbke-v1' as const, 'cbke-dynamic' as const] : ['tclk-exchange' as const])]);
+  }
+
+  /** Off the network (`network leave` when on one): factory-new as far as the CLI can make it. */
+  async reset(): Promise<void> {
+    await this.open();
+    if ((await this.networkId('reset')).short !== 0xfffe) await this.leave();
+  }
+
+  /**
+   * `plugin network-steering mask set 1 <channel>` (when a channel is given), `plugin
+   * network-steering start 0`, then the steering outcome; with `keyEstablishment: 'on-join'`,
+   * CBKE with the TC right after.
+   */
+  async join(opts: JoinOptions = {}): Promise<JoinResult> {
+    await this.open();
+    const ms = opts.timeoutMs ?? this.o.joinTimeoutMs;
+    const now = await this.networkId('join');
+    if (now.short !== 0xfffe) return { joined: false, reason: `already on a network (short 0x${now.short.toString(16).padStart(4, '0')}): leave or reset first` };
+    if (opts.keyEstablishment && !this.keBuild) return { joined: false, reason: 'Smart Energy join asked, but this build has no Key Establishment plugin' };
+    if (opts.channel !== undefined) await this.run(EmberCommand.steeringMask(opts.channel), 'join');
+    if (opts.panId !== undefined) this.note(`join: PAN ID 0x${opts.panId.toString(16)} not applied (steering joins any open network on the mask)`);
+    const outcome = this.expectAsync(REPLY.steeringResult, ms, 'join', 'network steering outcome');
+    try {
+      await this.runStatus(EmberCommand.steeringStart, 'join', REPLY.steering);
+    } catch (e) {
+      outcome.cancel();
+      throw e;
+    }
+    let line: string;
+    try {
+      line = await outcome.promise;
+    } catch (e) {
+      if (e instanceof DeviceTimeoutError) return { joined: false, reason: `no steering outcome within ${ms} ms` };
+      throw e;
+    }
+    const m = REPLY.steeringResult.exec(line)!;
+    if (m[2] !== undefined) return { joined: false, reason: `${line} (${statusText(parseInt(m[2], 16))})` };
+    const id = await this.networkId('join');
+    if (id.short === 0xfffe) return { joined: false, reason: 'steering reported success, but "network id" shows no network' };
+    const result: JoinResult = { joined: true, shortAddress: id.short };
+    if (opts.keyEstablishment === 'on-join') result.keyEstablishment = await this.startKeyEstablishment();
+    return result;
+  }
+
+  /** `network leave`, then `network id` until the device is off the network. */
+  async leave(opts: { rejoin?: boolean } = {}): Promise<void> {
+    if (opts.rejoin) throw new EmberCliUnsupportedError('dut', 'leave({ rejoin: true })', '"network leave" has no rejoin flag');
+    await this.open();
+    const st = await this.runStatus(EmberCommand.leave, 'leave', REPLY.leave, [0x00, 0x93]);
+    if (st === 0x93) { this.note('leave: not on a network'); return; }
+    const r = await this.pollNetwork('leave', this.timers.now() + this.o.replyTimeoutMs, (n) => n.short === 0xfffe);
+    if (!r.ok) throw new DeviceTimeoutError('dut', 'leave', '"network id" to show no network after "network leave"', this.o.replyTimeoutMs);
+  }
+
+  /** `network rejoin 1|0 <mask>` (secured / Trust Center rejoin), then the stack status it ends with. */
+  async rejoin(opts: RejoinOptions): Promise<JoinResult> {
+    await this.open();
+    const ms = opts.timeoutMs ?? this.o.joinTimeoutMs;
+    const outcome = this.expectAsync(REPLY.stackStatus, ms, 'rejoin', 'stack status after the rejoin');
+    try {
+      await this.runStatus(EmberCommand.rejoin(opts.secured, opts.channel), 'rejoin', REPLY.rejoin);
+    } catch (e) {
+      outcome.cancel();
+      if (e instanceof EmberCliCommandError && e.status !== undefined) return { joined: false, reason: e.cliText + hint(e.cliText, e.status) };
+      throw e;
+    }
+    let line: string;
+    try {
+      line = await outcome.promise;
+    } catch (e) {
+      if (e instanceof DeviceTimeoutError) return { joined: false, reason: `no stack status within ${ms} ms after the rejoin` };
+      throw e;
+    }
+    const st = parseInt(REPLY.stackStatus.exec(line)![1], 16);
+    if (st !== 0x90) return { joined: false, reason: `${line} (${statusText(st)})` };
+    const id = await this.networkId('rejoin');
+    return id.short === 0xfffe ? { joined: false, reason: 'network up reported, but "network id" shows no network' } : { joined: true, shortAddress: id.short };
+  }
+
+  /**
+   * `plugin key-establishment start 0x0000 1` (the TC, SE endpoint 1), then the outcome line.
+   * Never rejects for a protocol failure; a CLI refusal or a timeout is an ok:false result.
+   */
+  async startKeyEstablishment(opts: { suite?: CbkeSuite } = {}): Promise<KeyEstablishmentResult> {
+    await this.open();
+    if (!this.keBuild) return { ok: false, terminate: 'none', reason: 'this build has no Key Establishment plugin' };
+    if (opts.suite === 2) return { ok: false, terminate: 'none', reason: 'suite 2 (sect283k1) cannot be chosen from the CLI; only suite 1 is declared' };
+    const outcome = this.expectAsync(REPLY.keResult, this.o.keTimeoutMs, 'key establishment', 'Key Establishment outcome');
+    try {
+      const lines = await this.run(EmberCommand.keStart(0x0000, 1), 'key establishment');
+      if (!lines.some((l) => REPLY.keStart.test(l))) throw new EmberCliParseError(EmberCommand.keStart(0x0000, 1), lines, 'no "Starting Key Establishment w/ …" line');
+    } catch (e) {
+      outcome.cancel();
+      if (e instanceof EmberCliCommandError) return { ok: false, terminate: 'none', reason: e.cliText };
+      throw e;
+    }
+    let line: string;
+    try {
+      line = await outcome.promise;
+    } catch (e) {
+      if (e instanceof DeviceTimeoutError) return { ok: false, terminate: 'none', reason: `timeout: ${e.message}` };
+      throw e;
+    }
+    const m = REPLY.keResult.exec(line)!;
+    if (/^Success$/i.test(m[1])) return { ok: true, suite: 1, terminate: 'none' };
+    const status = m[2] !== undefined ? parseInt(m[2], 16) : undefined;
+    return {
+      ok: false, reason: line,
+      ...(status !== undefined && status !== 0xff ? { status, statusName: keStatusName(status) } : {}),
+    };
+  }
+}
+
+/** The driver for a rig's `ember-cli` role. */
+export function emberCliFromRig(
+  role: 'tc' | 'dut',
+  config: { port: string; baud: number },
+  identity: { eui64: Eui64; installCode?: string } | undefined,
+  clock: Clock,
+): EmberCliTrustCenter | EmberCliJoiner {
+  const base = { port: config.port, baudRate: config.baud, clock };
+  if (role === 'tc') return new EmberCliTrustCenter(base);
+  return new EmberCliJoiner({ ...base, expectEui64: identity?.eui64, installCode: identity?.installCode });
+}
+
