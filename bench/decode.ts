@@ -20,6 +20,13 @@
 // decrypts, since the payload dissectors need the plaintext). Ours = readCaptureFile + a fresh
 // dissector + dissect() of every frame (full object tree, decryption, summary), in-process.
 // Each side: best of 3 runs after one warm-up.
+//
+// The figures above are wall-clock, so they suffer on a loaded machine. Hence also CPU time
+// (user + system) of the same runs: ours from process.cpuUsage() around decodeFile, tshark's from
+// the children times the kernel accounts to this process (/proc/self/stat cutime + cstime, Linux
+// only, 10 ms ticks) around the spawnSync, minus the 10-frame file's the same way. cpu_ratio is
+// ours_cpu_fps / tshark_cpu_fps (null where /proc is missing). Both sides are single-threaded here
+// (tshark -n -r decodes in one thread), so CPU time is the work each does, whatever else runs.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -161,7 +168,8 @@ export function benchKeyring(devs: readonly Device[]): Keyring {
 }
 
 /** One full pass: read the file, dissect every frame. Returns ms and how many secured layers stayed closed. */
-export function decodeFile(file: string, devs: readonly Device[]): { ms: number; frames: number; closed: number; opened: number } {
+export function decodeFile(file: string, devs: readonly Device[]): { ms: number; cpuMs: number; frames: number; closed: number; opened: number } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const cap = readCaptureFile(file);
   const d = createDissector({ keyring: benchKeyring(devs), hasFcs: true });
@@ -172,7 +180,9 @@ export function decodeFile(file: string, devs: readonly Device[]): { ms: number;
     const f = d.dissect(p.psdu, { index: i + 1, timestampUs: p.timestampUs, channel: p.channel });
     for (const a of f.security) a.ok ? opened++ : closed++;
   }
-  return { ms: performance.now() - t0, frames: cap.packets.length, closed, opened };
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { ms, cpuMs: (c.user + c.system) / 1000, frames: cap.packets.length, closed, opened };
 }
 
 function tsharkPath(): string | undefined {
@@ -182,20 +192,48 @@ function tsharkPath(): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-function timeTshark(tshark: string, file: string, cfg: string, extra: string[]): number {
+/** CPU ms (user + system) of the children this process has waited for (Linux /proc), or null. */
+function childrenCpuMs(): number | null {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+    return ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK; // fields 16 cutime, 17 cstime
+  } catch {
+    return null;
+  }
+}
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  return r.status === 0 && Number(r.stdout) > 0 ? Number(r.stdout) : 100;
+})();
+
+/** Wall ms and CPU ms (null without /proc) of one tshark run. */
+function timeTsharkCpu(tshark: string, file: string, cfg: string, extra: string[]): { ms: number; cpuMs: number | null } {
   const out = fs.openSync('/dev/null', 'w');
   try {
+    const c0 = childrenCpuMs();
     const t0 = performance.now();
     const r = spawnSync(tshark, ['-n', '-r', file, ...extra], { stdio: ['ignore', out, 'pipe'], env: { ...process.env, WIRESHARK_CONFIG_DIR: cfg, LC_ALL: 'C' }, timeout: 600_000 });
     const ms = performance.now() - t0;
+    const c1 = childrenCpuMs();
     if (r.status !== 0) throw new Error(`tshark exited ${r.status}: ${r.stderr?.toString().trim()}`);
-    return ms;
+    return { ms, cpuMs: c0 === null || c1 === null ? null : c1 - c0 };
   } finally {
     fs.closeSync(out);
   }
 }
 
+function timeTshark(tshark: string, file: string, cfg: string, extra: string[]): number {
+  return timeTsharkCpu(tshark, file, cfg, extra).ms;
+}
+
 const best = (n: number, f: () => number): number => Math.min(...Array.from({ length: n }, f));
+/** Best of n for wall and CPU time separately. */
+function bestBoth(n: number, f: () => { ms: number; cpuMs: number | null }): { ms: number; cpuMs: number | null } {
+  const runs = Array.from({ length: n }, f);
+  const cpu = runs.map((r) => r.cpuMs);
+  return { ms: Math.min(...runs.map((r) => r.ms)), cpuMs: cpu.some((c) => c === null) ? null : Math.min(...(cpu as number[])) };
+}
 const round = (v: number): number => Math.round(v);
 
 /** Times ours and tshark on one generated capture (see the header comment for what is timed). */
@@ -219,9 +257,14 @@ async function compare(mix: 'mixed' | 'nwk-data'): Promise<Record<string, unknow
     // here with 27 keys): give it its best order, the network key last in the file.
     fs.writeFileSync(path.join(cfg, 'zigbee_pc_keys'), formatZigbeePcKeys([...keys].reverse()));
     timeTshark(tshark, small, cfg, []); // warm the page cache
-    const text = best(3, () => timeTshark(tshark, big, cfg, [])) - best(3, () => timeTshark(tshark, small, cfg, []));
+    const bigText = bestBoth(3, () => timeTsharkCpu(tshark, big, cfg, []));
+    const smallText = bestBoth(3, () => timeTsharkCpu(tshark, small, cfg, []));
+    const text = bigText.ms - smallText.ms;
+    const textCpu = bigText.cpuMs === null || smallText.cpuMs === null ? null : bigText.cpuMs - smallText.cpuMs;
     const fields = best(3, () => timeTshark(tshark, big, cfg, ['-T', 'fields', '-e', 'frame.number'])) - best(3, () => timeTshark(tshark, small, cfg, ['-T', 'fields', '-e', 'frame.number']));
     const tsharkFps = ((ours.frames - 10) * 1000) / text;
+    const oursCpuFps = (ours.frames * 1000) / Math.min(...runs.map((r) => r.cpuMs));
+    const tsharkCpuFps = textCpu === null || textCpu <= 0 ? null : ((ours.frames - 10) * 1000) / textCpu;
     return {
       ...result,
       tshark_fps: round(tsharkFps),
@@ -229,6 +272,9 @@ async function compare(mix: 'mixed' | 'nwk-data'): Promise<Record<string, unknow
       ours_ms: round(ours.ms),
       layers_opened: ours.opened,
       tshark_fields_fps: round(((ours.frames - 10) * 1000) / fields),
+      ours_cpu_fps: round(oursCpuFps),
+      tshark_cpu_fps: tsharkCpuFps === null ? null : round(tsharkCpuFps),
+      cpu_ratio: tsharkCpuFps === null ? null : Math.round((oursCpuFps / tsharkCpuFps) * 100) / 100,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -189,9 +189,13 @@ const text = (opts: Map<number, Uint8Array[]>, code: number): string | undefined
  * Decodes a pcapng file. A last block cut short (a killed writer, a copy in progress) ends the
  * read with a warning naming its offset; a block that is malformed throws CaptureError.
  * Unknown block types are skipped; Simple Packet Blocks are skipped with a warning (no timestamp).
+ *
+ * With `onRecord`, each packet record is handed to it, with its interface, as soon as it is read instead of being collected in `records`: a reader that turns records
+ * into its own objects then keeps no second copy of every packet alive (GC time, large files).
  */
-export function decodePcapng(bytes: Uint8Array): RawCapture {
+export function decodePcapng(bytes: Uint8Array, onRecord?: (rec: RawRecord, iface: RawInterface) => void): RawCapture {
   const cap: RawCapture = { format: 'pcapng', interfaces: [], records: [], warnings: [] };
+  let recordCount = 0;
   let v: BinView | undefined;
   let section = -1;
   let local: number[] = []; // interface id within the section → index in cap.interfaces
@@ -199,7 +203,7 @@ export function decodePcapng(bytes: Uint8Array): RawCapture {
   let off = 0;
   const asLe = new BinView(bytes, true);
   const truncated = (why: string): void => {
-    cap.warnings.push(`truncated block at offset ${off}: ${why}; ${cap.records.length} complete packet(s) before it were read`);
+    cap.warnings.push(`truncated block at offset ${off}: ${why}; ${recordCount} complete packet(s) before it were read`);
   };
   while (off < bytes.length) {
     const left = bytes.length - off;
@@ -270,17 +274,32 @@ export function decodePcapng(bytes: Uint8Array): RawCapture {
         const capLen = v.u32(off + 20);
         if (28 + capLen > end - off) throw new CaptureError(off, `captured length ${capLen} does not fit a block of ${total} bytes`);
         const iface = cap.interfaces[local[id]];
-        const units = (BigInt(v.u32(off + 12)) << 32n) | BigInt(v.u32(off + 16));
+        const hi = v.u32(off + 12);
+        const lo = v.u32(off + 16);
+        let timestampNs: bigint;
+        if (iface.tsresol === 6 && iface.tsoffsetSec === undefined && hi < 0x200000) {
+          // The common case (µs, no offset, before the year 2255): the units fit a double exactly,
+          // so one BigInt conversion and one multiplication instead of the general bigint path.
+          timestampNs = BigInt(hi * 0x100000000 + lo) * 1000n;
+        } else {
+          const units = (BigInt(hi) << 32n) | BigInt(lo);
+          timestampNs = unitsToNs(units, iface.tsresol) + (iface.tsoffsetSec ?? 0n) * 1_000_000_000n;
+        }
         const rec: RawRecord = {
           interface: local[id],
-          timestampNs: unitsToNs(units, iface.tsresol) + (iface.tsoffsetSec ?? 0n) * 1_000_000_000n,
+          timestampNs,
           data: bytes.subarray(off + 28, off + 28 + capLen),
           originalLength: v.u32(off + 24),
           offset: off,
         };
-        const comment = text(readOptions(v, off + 28 + ((capLen + 3) & ~3), end, off), Opt.Comment);
-        if (comment !== undefined) rec.comment = comment;
-        cap.records.push(rec);
+        const optStart = off + 28 + ((capLen + 3) & ~3);
+        if (end - optStart >= 4) { // options present: most packet blocks have none
+          const comment = text(readOptions(v, optStart, end, off), Opt.Comment);
+          if (comment !== undefined) rec.comment = comment;
+        }
+        recordCount++;
+        if (onRecord === undefined) cap.records.push(rec);
+        else onRecord(rec, iface);
         break;
       }
       case BlockType.SimplePacket:

@@ -8,7 +8,7 @@
 import { CaptureError } from './bin.ts';
 import { decodeLinkRecord, isIeee802154LinkType } from './link.ts';
 import { decodePcap, pcapMagic } from './pcap.ts';
-import { BlockType, decodePcapng, type RawCapture, type RawInterface } from './pcapng.ts';
+import { BlockType, decodePcapng, type RawCapture, type RawInterface, type RawRecord } from './pcapng.ts';
 
 export { CaptureError };
 
@@ -51,9 +51,13 @@ function isPrefixOf(bytes: Uint8Array, magic: Uint8Array): boolean {
   return bytes.length <= magic.length && bytes.every((b, i) => b === magic[i]);
 }
 
-function readRaw(bytes: Uint8Array): RawCapture {
-  if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === BlockType.SectionHeader) return decodePcapng(bytes);
-  if (pcapMagic(bytes) !== undefined) return decodePcap(bytes);
+function readRaw(bytes: Uint8Array, onRecord: (rec: RawRecord, iface: RawInterface) => void): RawCapture {
+  if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === BlockType.SectionHeader) return decodePcapng(bytes, onRecord);
+  if (pcapMagic(bytes) !== undefined) {
+    const raw = decodePcap(bytes);
+    for (const rec of raw.records) onRecord(rec, raw.interfaces[rec.interface]);
+    return raw;
+  }
   if (bytes.length < 4 && [PCAPNG_MAGIC, ...PCAP_MAGICS].some((m) => isPrefixOf(bytes, m))) {
     return { format: 'pcapng', interfaces: [], records: [], warnings: [`truncated file at offset 0: ${bytes.length === 0 ? 'empty' : `${bytes.length} byte(s)`}, no header`] };
   }
@@ -64,15 +68,14 @@ function readRaw(bytes: Uint8Array): RawCapture {
 /** Reads a pcapng (any byte order, sections, interfaces) or classic pcap (µs/ns, any byte order). */
 export function readCapture(bytes: Uint8Array): Capture {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`"bytes" expected Uint8Array`);
-  const raw = readRaw(bytes);
-  const cap: Capture = { format: raw.format, interfaces: raw.interfaces, packets: [], warnings: raw.warnings };
-  if (raw.interfaces.length > 0) cap.linkType = raw.interfaces[0].linkType;
+  const packets: CapturedPacket[] = [];
   const skipped = new Map<number, number>();
-  for (const rec of raw.records) {
-    const linkType = raw.interfaces[rec.interface].linkType;
+  // Records become packets as they are read (pcapng), so no list of raw records stays alive.
+  const raw = readRaw(bytes, (rec, iface) => {
+    const linkType = iface.linkType;
     if (!isIeee802154LinkType(linkType)) {
       skipped.set(linkType, (skipped.get(linkType) ?? 0) + 1);
-      continue;
+      return;
     }
     const link = decodeLinkRecord(linkType, rec.data, rec.offset);
     const p: CapturedPacket = {
@@ -90,8 +93,10 @@ export function readCapture(bytes: Uint8Array): Capture {
     if (link.rssi !== undefined) p.rssi = link.rssi;
     if (link.lqi !== undefined) p.lqi = link.lqi;
     if (rec.comment !== undefined) p.comment = rec.comment;
-    cap.packets.push(p);
-  }
+    packets.push(p);
+  });
+  const cap: Capture = { format: raw.format, interfaces: raw.interfaces, packets, warnings: raw.warnings };
+  if (raw.interfaces.length > 0) cap.linkType = raw.interfaces[0].linkType;
   for (const [lt, n] of skipped) cap.warnings.push(`skipped ${n} packet(s) of link type ${lt}: not IEEE 802.15.4 (195, 230 or 283)`);
   return cap;
 }

@@ -134,44 +134,44 @@ export function decodeTapHeader(bytes: Uint8Array, offset = 0): { value: TapHead
     const len = r.u16('TLV length');
     const padded = (len + 3) & ~3;
     if (r.offset + padded > end) r.fail(`TLV type ${type} length ${len} runs past the TAP header end (${end - start})`, at);
-    const value = new ByteReader(bytes, 'capture', r.offset);
+    const at4 = r.offset; // the value: its length is checked against the TLV's before it is read
     r.offset += padded;
     switch (type) {
       case TapTlv.FcsType: {
         seen = checkKnownTlv(r, seen, type, len, 1, at);
-        const t = value.u8();
+        const t = bytes[at4];
         if (t > 2) r.fail(`FCS type ${t} is not 0 (none), 1 (16-bit) or 2 (32-bit)`, at + 4);
         h.fcsType = t as TapFcsType;
         break;
       }
       case TapTlv.Rss:
         seen = checkKnownTlv(r, seen, type, len, 4, at);
-        h.rssi = readF32(value);
+        h.rssi = readF32(bytes, at4);
         break;
       case TapTlv.BitRate:
         seen = checkKnownTlv(r, seen, type, len, 4, at);
-        h.bitRate = value.u32();
+        h.bitRate = (bytes[at4] | (bytes[at4 + 1] << 8) | (bytes[at4 + 2] << 16) | (bytes[at4 + 3] << 24)) >>> 0;
         break;
       case TapTlv.ChannelAssignment:
         seen = checkKnownTlv(r, seen, type, len, 3, at);
-        h.channel = value.u16();
-        h.page = value.u8();
+        h.channel = bytes[at4] | (bytes[at4 + 1] << 8);
+        h.page = bytes[at4 + 2];
         break;
       case TapTlv.SofTimestamp:
         seen = checkKnownTlv(r, seen, type, len, 8, at);
-        h.sofTimestampNs = readU64(value);
+        h.sofTimestampNs = readU64(bytes, at4);
         break;
       case TapTlv.EofTimestamp:
         seen = checkKnownTlv(r, seen, type, len, 8, at);
-        h.eofTimestampNs = readU64(value);
+        h.eofTimestampNs = readU64(bytes, at4);
         break;
       case TapTlv.Lqi:
         seen = checkKnownTlv(r, seen, type, len, 1, at);
-        h.lqi = value.u8();
+        h.lqi = bytes[at4];
         break;
       case TapTlv.ChannelFrequency:
         seen = checkKnownTlv(r, seen, type, len, 4, at);
-        h.frequencyKhz = readF32(value);
+        h.frequencyKhz = readF32(bytes, at4);
         break;
       default:
         h.skipped.push(type);
@@ -213,9 +213,8 @@ function f32(v: number, title: string): Uint8Array {
   return out;
 }
 
-function readF32(r: ByteReader): number {
-  const b = r.take(4, 'float32');
-  return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true);
+function readF32(bytes: Uint8Array, at: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset + at, 4).getFloat32(0, true);
 }
 
 function u64(v: bigint, title: string): Uint8Array {
@@ -225,7 +224,6 @@ function u64(v: bigint, title: string): Uint8Array {
   return out;
 }
 
-function readU64(r: ByteReader): bigint {
-  const b = r.take(8, 'uint64');
-  return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+function readU64(bytes: Uint8Array, at: number): bigint {
+  return new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigUint64(0, true);
 }

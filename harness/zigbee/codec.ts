@@ -84,7 +84,13 @@ export class ByteReader {
 
   /** An EUI-64 as sent on air (8 bytes little-endian), returned in printed order. */
   eui64(what = 'EUI-64'): Eui64 {
-    return eui64FromAir(this.take(8, what));
+    this.need(8, what);
+    const b = this.bytes;
+    const o = this.offset;
+    this.offset += 8;
+    // eui64FromAir without a view of the 8 bytes (a typed-array view costs more than the string)
+    return HEX_PAIRS[b[o + 7]] + HEX_PAIRS[b[o + 6]] + HEX_PAIRS[b[o + 5]] + HEX_PAIRS[b[o + 4]]
+      + HEX_PAIRS[b[o + 3]] + HEX_PAIRS[b[o + 2]] + HEX_PAIRS[b[o + 1]] + HEX_PAIRS[b[o]];
   }
 }
 
@@ -153,10 +159,24 @@ export function eui64FromAir(air: Uint8Array): Eui64 {
 }
 
 export function eui64ToAir(e: Eui64): Uint8Array {
-  if (!/^[0-9a-f]{16}$/.test(e)) throw new RangeError(`EUI-64 must be 16 lowercase hex digits, got "${e}"`);
+  // Digit by digit rather than a regex and parseInt: this runs for secured frames.
   const out = new Uint8Array(8);
-  for (let i = 0; i < 8; i++) out[7 - i] = parseInt(e.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  if (typeof e === 'string' && e.length === 16) {
+    let bad = false;
+    for (let i = 0; i < 8; i++) {
+      const hi = lowerHexDigit(e.charCodeAt(2 * i));
+      const lo = lowerHexDigit(e.charCodeAt(2 * i + 1));
+      bad ||= hi < 0 || lo < 0;
+      out[7 - i] = (hi << 4) | lo;
+    }
+    if (!bad) return out;
+  }
+  throw new RangeError(`EUI-64 must be 16 lowercase hex digits, got "${e}"`);
+}
+
+/** 0–15 for '0'–'9' and 'a'–'f', else -1. */
+function lowerHexDigit(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
 }
 
 /** Accepts "00:0D:6F:…", "000D6F…", "00-0d-…" and returns the canonical Eui64 string. */

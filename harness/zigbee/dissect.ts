@@ -241,8 +241,10 @@ export function createDissector(opts: DissectorOptions): Dissector {
       const aux = nwk.aux!;
       const body = bytes.subarray(auxEnd);
       const opened = pass.openNwk({
-        header: bytes.subarray(start, headerEnd),
-        auxBytes: bytes.subarray(headerEnd, auxEnd),
+        bytes,
+        start,
+        auxStart: headerEnd,
+        auxEnd,
         aux,
         body,
         source64: aux.extendedNonce ? undefined : macSourceAir(mac),
@@ -271,6 +273,13 @@ export function createDissector(opts: DissectorOptions): Dissector {
     } else if ((header.frameType === NwkFrameType.data || header.frameType === NwkFrameType.interPan) && buf.length > pstart) {
       f.aps = walkAps(f, buf, pstart, base, ctx, 0);
     }
+  }
+
+  /** On-air bytes of the NWK source's EUI-64 (the APS nonce source without an extended nonce). */
+  function sourceAir(ctx: NwkContext): Uint8Array | undefined {
+    const known = addresses.get(ctx.src16);
+    if (ctx.src64 === undefined) return known?.air;
+    return known !== undefined && known.eui64 === ctx.src64 ? known.air : eui64ToAir(ctx.src64); // the map usually has it already (walkNwk noted it)
   }
 
   function macSourceAir(mac: MacHeader): Uint8Array | undefined {
@@ -310,11 +319,13 @@ export function createDissector(opts: DissectorOptions): Dissector {
       const body = buf.subarray(auxEnd);
       const opened = pass.openAps(
         {
-          header: buf.subarray(start, hdrEnd),
-          auxBytes: buf.subarray(hdrEnd, auxEnd),
+          bytes: buf,
+          start,
+          auxStart: hdrEnd,
+          auxEnd,
           aux,
           body,
-          source64: aux.extendedNonce ? undefined : ctx.src64 !== undefined ? eui64ToAir(ctx.src64) : addresses.get(ctx.src16)?.air,
+          source64: aux.extendedNonce ? undefined : sourceAir(ctx),
         },
         source,
         [source, dst],

@@ -12,7 +12,7 @@ import { createCcmStar, type CcmStar } from '../crypto/ccm-star.ts';
 import { ApsKeyType, type ApsCommand } from './aps.ts';
 import type { Eui64 } from './codec.ts';
 import type { KeyEntry, KeyKind, KeyOrigin, Keyring } from './keyring.ts';
-import { KeyId, MIC_LENGTH, unsecureLayer, type AuxSecurityHeader } from './security.ts';
+import { KeyId, MIC_LENGTH, openPrepared, prepareUnsecureAt, type AuxSecurityHeader, type PreparedLayer } from './security.ts';
 
 /**
  * Why a secured layer stayed closed (stable diagnostic ids):
@@ -53,9 +53,14 @@ export interface LearnedKey {
 }
 
 export interface OpenInput {
-  /** The layer header, first byte through the byte before the aux header. */
-  header: Uint8Array;
-  auxBytes: Uint8Array;
+  /**
+   * The bytes holding the layer: its header is bytes[start, auxStart), its aux header
+   * bytes[auxStart, auxEnd) (offsets, not views: this runs for every secured layer).
+   */
+  bytes: Uint8Array;
+  start: number;
+  auxStart: number;
+  auxEnd: number;
   aux: AuxSecurityHeader;
   /** Ciphertext ‖ MIC. */
   body: Uint8Array;
@@ -164,10 +169,14 @@ export class SecurityPass {
     const keyId = input.aux.keyId;
     if (input.body.length - MIC_LENGTH > MAX_CCM_MESSAGE) return failure(layer, keyId, 'too-long', 0);
     if (!input.aux.extendedNonce && input.source64 === undefined) return failure(layer, keyId, 'no-source-address', 0);
+    // Nonce and authenticated data depend on the layer only: built once for every key tried.
+    // (Not ok only for a layer too short for its aux header or MIC: then every key fails, as before.)
+    const prep = prepareUnsecureAt(input.bytes, input.start, input.auxStart, input.auxEnd, input.body, input.source64);
+    const prepared = prep.ok ? prep : undefined;
     let tried = 0;
     if (remembered !== undefined) {
       tried++;
-      const plaintext = this.attempt(input, remembered, keyId);
+      const plaintext = this.attempt(prepared, remembered, keyId);
       if (plaintext !== undefined) return this.success(layer, keyId, remembered, plaintext, tried);
     }
     const useNetwork = parties === undefined;
@@ -178,15 +187,16 @@ export class SecurityPass {
       if (useNetwork ? entry.seq === input.aux.keySeq : entry.eui64 !== undefined && parties.includes(entry.eui64)) expected = true;
       if (entry === remembered) continue;
       tried++;
-      const plaintext = this.attempt(input, entry, keyId);
+      const plaintext = this.attempt(prepared, entry, keyId);
       if (plaintext !== undefined) return this.success(layer, keyId, entry, plaintext, tried);
     }
     return failure(layer, keyId, expected ? 'mic-failed' : 'no-key-opened', tried);
   }
 
   /** The plaintext when `entry` (under key id `keyId`) authenticates the layer. */
-  private attempt(input: OpenInput, entry: KeyEntry, keyId: number): Uint8Array | undefined {
-    const r = unsecureLayer({ header: input.header, auxBytes: input.auxBytes, body: input.body, key: this.ccm(entry, keyId), source64: input.source64 });
+  private attempt(prepared: PreparedLayer | undefined, entry: KeyEntry, keyId: number): Uint8Array | undefined {
+    if (prepared === undefined) return undefined;
+    const r = openPrepared(prepared, this.ccm(entry, keyId));
     return r.ok ? r.plaintext : undefined;
   }
 

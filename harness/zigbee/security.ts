@@ -4,7 +4,7 @@
 // Zigbee PRO always secures at level 5 (ENC-MIC-32) but transmits the level bits as 000; both
 // ends put 5 back before any computation, in the nonce and in the copy of the aux header that
 // is authenticated. @spec Zigbee 05-3474 §4.3.1, §4.4.1, §4.5.1; protocol.md §2.3–2.4; crypto.md §3.1
-import { createCcmStar, restoreSecurityLevel, ZIGBEE_PRO_SECURITY_LEVEL, type CcmStar } from '../crypto/ccm-star.ts';
+import { createCcmStar, ZIGBEE_PRO_SECURITY_LEVEL, type CcmStar } from '../crypto/ccm-star.ts';
 import { deriveKeyLoadKey, deriveKeyTransportKey } from '../crypto/hmac-mmo.ts';
 import { ByteReader, ByteWriter, eui64ToAir, type Eui64, type Layer } from './codec.ts';
 
@@ -132,19 +132,26 @@ function source64Air(source64: Eui64 | Uint8Array | undefined, what: string): Ui
   return eui64ToAir(source64);
 }
 
-function nonceAndA(header: Uint8Array, auxBytes: Uint8Array, src: Uint8Array): { nonce: Uint8Array; a: Uint8Array } {
-  const ctl = restoreSecurityLevel(auxBytes[0], ZIGBEE_PRO_SECURITY_LEVEL);
+/**
+ * The CCM* nonce and authentication data `a` (header ‖ aux header) of one layer, the level
+ * restored in both. Built once per layer, then shared by every key tried on it. Plain
+ * allocations and byte loops: subarray and set() cost more than these few bytes.
+ */
+function nonceAndA(header: Uint8Array, auxBytes: Uint8Array, src: Uint8Array, srcOffset = 0): { nonce: Uint8Array; a: Uint8Array } {
+  const ctl = (auxBytes[0] & ~0x07) | ZIGBEE_PRO_SECURITY_LEVEL; // restoreSecurityLevel, without its argument checks (a byte read from a Uint8Array)
   const nonce = new Uint8Array(13);
-  nonce.set(src, 0);
+  for (let i = 0; i < 8; i++) nonce[i] = src[srcOffset + i];
   nonce[8] = auxBytes[1];
   nonce[9] = auxBytes[2];
   nonce[10] = auxBytes[3];
   nonce[11] = auxBytes[4];
   nonce[12] = ctl;
-  const a = new Uint8Array(header.length + auxBytes.length);
-  a.set(header, 0);
-  a.set(auxBytes, header.length);
-  a[header.length] = ctl;
+  const hl = header.length;
+  const al = auxBytes.length;
+  const a = new Uint8Array(hl + al);
+  for (let i = 0; i < hl; i++) a[i] = header[i];
+  a[hl] = ctl;
+  for (let i = 1; i < al; i++) a[hl + i] = auxBytes[i];
   return { nonce, a };
 }
 
@@ -203,18 +210,73 @@ export type UnsecureResult =
  * released (CCM* decrypt). @spec Zigbee 05-3474 §4.3.1.2 / §4.4.1.2
  */
 export function unsecureLayer(input: UnsecureLayerInput): UnsecureResult {
-  const { auxBytes, body } = input;
+  const p = prepareUnsecure(input.header, input.auxBytes, input.body, input.source64);
+  return p.ok ? openPrepared(p, input.key) : p;
+}
+
+/** A layer ready to be opened: nonce and `a` built once, for any number of keys (see openPrepared). */
+export interface PreparedLayer {
+  ok: true;
+  nonce: Uint8Array;
+  a: Uint8Array;
+  body: Uint8Array;
+}
+
+/**
+ * The part of unsecureLayer that does not depend on the key: checks the lengths, finds the nonce
+ * source and builds nonce and `a`. A decoder that tries several keys on one layer calls this once.
+ */
+export function prepareUnsecure(
+  header: Uint8Array, auxBytes: Uint8Array, body: Uint8Array, source64?: Eui64 | Uint8Array,
+): PreparedLayer | { ok: false; reason: 'too-short' | 'no-source-address' } {
   if (auxBytes.length < 5 || body.length < MIC_LENGTH) return { ok: false, reason: 'too-short' };
   const extendedNonce = (auxBytes[0] & SecurityControl.extendedNonce) !== 0;
   let src: Uint8Array | undefined;
   if (extendedNonce) {
     if (auxBytes.length < 13) return { ok: false, reason: 'too-short' };
-    src = auxBytes.subarray(5, 13);
+    src = auxBytes; // the source address is aux bytes 5..12
   } else {
-    src = source64Air(input.source64, 'source64');
+    src = source64Air(source64, 'source64');
     if (!src) return { ok: false, reason: 'no-source-address' };
   }
-  const { nonce, a } = nonceAndA(input.header, auxBytes, src);
-  const r = ccmFor(input.key).decrypt(nonce, a, body, MIC_LENGTH);
-  return r.ok ? r : { ok: false, reason: 'mic-mismatch' };
+  const { nonce, a } = nonceAndA(header, auxBytes, src, extendedNonce ? 5 : 0);
+  return { ok: true, nonce, a, body };
 }
+
+/**
+ * prepareUnsecure for a layer inside `bytes`: header bytes[start, auxStart), aux header
+ * bytes[auxStart, auxEnd), without views of either (the frame decoder's path).
+ */
+export function prepareUnsecureAt(
+  bytes: Uint8Array, start: number, auxStart: number, auxEnd: number, body: Uint8Array, source64?: Eui64 | Uint8Array,
+): PreparedLayer | { ok: false; reason: 'too-short' | 'no-source-address' } {
+  const auxLength = auxEnd - auxStart;
+  if (auxLength < 5 || body.length < MIC_LENGTH || start > auxStart || auxEnd > bytes.length) return { ok: false, reason: 'too-short' };
+  const ctl = (bytes[auxStart] & ~0x07) | ZIGBEE_PRO_SECURITY_LEVEL;
+  const nonce = new Uint8Array(13);
+  if ((ctl & SecurityControl.extendedNonce) !== 0) {
+    if (auxLength < 13) return { ok: false, reason: 'too-short' };
+    for (let i = 0; i < 8; i++) nonce[i] = bytes[auxStart + 5 + i];
+  } else {
+    const src = source64Air(source64, 'source64');
+    if (!src) return { ok: false, reason: 'no-source-address' };
+    for (let i = 0; i < 8; i++) nonce[i] = src[i];
+  }
+  nonce[8] = bytes[auxStart + 1];
+  nonce[9] = bytes[auxStart + 2];
+  nonce[10] = bytes[auxStart + 3];
+  nonce[11] = bytes[auxStart + 4];
+  nonce[12] = ctl;
+  const a = new Uint8Array(auxEnd - start);
+  for (let i = start; i < auxEnd; i++) a[i - start] = bytes[i];
+  a[auxStart - start] = ctl;
+  return { ok: true, nonce, a, body };
+}
+
+/** Opens a prepared layer with one key: the plaintext iff the MIC verifies. */
+export function openPrepared(p: PreparedLayer, key: LayerKey): UnsecureResult {
+  const r = ccmFor(key).decrypt(p.nonce, p.a, p.body, MIC_LENGTH);
+  return r.ok ? r : MIC_MISMATCH;
+}
+
+const MIC_MISMATCH: UnsecureResult = Object.freeze({ ok: false, reason: 'mic-mismatch' });
