@@ -5,7 +5,7 @@ import type { RadioFrame } from '../../harness/rig/roles.ts';
 import { VirtualAir, type AirFrame, type Radio } from '../../harness/sim/air.ts';
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
 import { encodeMacFrame, MacAddrMode, MacFrameType } from '../../harness/zigbee/ieee802154.ts';
-import { openPtyPair, type PtyPair } from '../../test/helpers/pty.ts';
+import { openPtyPair, type PtyPair } from '../pty.ts';
 import { NrfSnifferDriver, type NrfSnifferOptions } from './driver.ts';
 import { NrfSnifferEmulator, type SnifferEmulatorOptions } from './emulator.ts';
 

@@ -280,10 +280,14 @@ export abstract class NrfZigbeeShellDriver {
     }
   }
 
-  /** Asks `zdo short` until the device is on a network; undefined when `deadlineAt` passes first. */
-  protected async waitForNetwork(step: string, deadlineAt: number): Promise<{ short?: number; last: string }> {
+  /**
+   * Asks `zdo short` until the device is on a network; undefined when `deadlineAt` passes first,
+   * or as soon as `giveUp()` says the firmware reported the attempt over.
+   */
+  protected async waitForNetwork(step: string, deadlineAt: number, giveUp: () => boolean = () => false): Promise<{ short?: number; last: string }> {
     let last = '';
     for (;;) {
+      if (giveUp()) return { last };
       try {
         return { short: parseShortReply(await this.run(ShellCommand.short, step)), last };
       } catch (e) {
@@ -453,6 +457,7 @@ export class NrfZigbeeShellTrustCenter extends NrfZigbeeShellDriver implements T
    */
   async form(net: NetworkParams): Promise<void> {
     await this.open();
+    if ((await this.shortAddress('form')) === 0 && (await this.reuseNetwork(net))) return;
     const key = net.networkKey ?? new Uint8Array(randomBytes(16));
     await this.run(ShellCommand.role('zc'), 'form');
     await this.run(ShellCommand.channel(net.channel), 'form');
@@ -468,6 +473,29 @@ export class NrfZigbeeShellTrustCenter extends NrfZigbeeShellDriver implements T
     }
     if (r.short !== 0) throw new RigUnavailableError('tc', this.o.port, `form: the coordinator reports short address 0x${r.short.toString(16)}, expected 0x0000`);
     if (this.allowLegacy) await this.run(ShellCommand.legacy(true), 'form');
+  }
+
+  /**
+   * The coordinator already runs a network (the shell cannot form twice without a power cycle: a
+   * rig's TC stays up across tests and runs). When its channel and PAN ID (and the network key,
+   * when one is asked for and this driver set it) are the ones asked for, it is reused, with a
+   * note in the transcript; otherwise false, and form() lets the firmware refuse.
+   */
+  private async reuseNetwork(net: NetworkParams): Promise<boolean> {
+    const channels = (await this.run(ShellCommand.channelQuery, 'form')).join(' ');
+    const primary = /Primary channel\(s\):\s*([\d\s,]+)/i.exec(channels)?.[1].split(/[\s,]+/).filter(Boolean).map(Number) ?? [];
+    const panText = (await this.run(ShellCommand.panIdQuery, 'form')).find((l) => /^(0x)?[0-9a-f]{1,4}$/i.test(l.trim()));
+    const panId = panText === undefined ? undefined : parseInt(panText.trim().replace(/^0x/i, ''), 16);
+    const keyOk = net.networkKey === undefined || (this.configuredKey !== undefined && Buffer.from(net.networkKey).equals(Buffer.from(this.configuredKey)));
+    const what = `channel ${primary.join(',') || '?'}, PAN ID 0x${panId?.toString(16).padStart(4, '0') ?? '?'}`;
+    // `bdb extpanid` cannot be read back reliably (raw bytes): an asked-for one is not reused.
+    if (!primary.includes(net.channel) || panId !== net.panId || !keyOk || net.extendedPanId !== undefined) {
+      this.note(`form: the coordinator already runs a network (${what}${keyOk ? '' : ', another network key'}) that is not the one asked for (channel ${net.channel}, PAN ID 0x${net.panId.toString(16).padStart(4, '0')})`);
+      return false;
+    }
+    this.note(`form: the coordinator already runs the network asked for (${what}): reused (the shell cannot re-form without a power cycle)${this.configuredKey ? '' : '; its network key was set before this session and is unknown to the kit'}`);
+    await this.run(ShellCommand.legacy(this.allowLegacy), 'form');
+    return true;
   }
 
   /** `bdb legacy enable|disable` (ZC, after formation). */
@@ -580,7 +608,8 @@ export class NrfZigbeeShellJoiner extends NrfZigbeeShellDriver implements Joiner
     this.steering = undefined;
     await this.run(ShellCommand.start, 'join');
     this.started = true;
-    const r = await this.waitForNetwork('join', deadlineAt);
+    // A firmware that logs its steering outcome says when an attempt failed: no need to poll on.
+    const r = await this.waitForNetwork('join', deadlineAt, () => this.outcome()?.failed !== undefined);
     if (r.short === undefined) {
       return { joined: false, reason: this.outcome()?.failed ?? `no network joined within ${ms} ms ("zdo short": "${r.last}")` };
     }

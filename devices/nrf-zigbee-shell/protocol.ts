@@ -128,6 +128,8 @@ export const ShellCommand = {
     return `bdb channel ${n}`;
   },
   panId: (id: number): string => `bdb panid ${hex16(id, 'panId')}`,
+  channelQuery: 'bdb channel',
+  panIdQuery: 'bdb panid',
   extPanId: (e: Eui64): string => `bdb extpanid ${parseEui64(e)}`,
   networkKey: (key: Uint8Array): string => {
     if (key.length !== 16) throw new RangeError(`"networkKey" expected 16 bytes, got ${key.length}`);

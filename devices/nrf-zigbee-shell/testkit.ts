@@ -3,7 +3,7 @@
 // driver on the host end. Test-only (imported by *.test.ts).
 import { VirtualAir, type AirFrame } from '../../harness/sim/air.ts';
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
-import { openPtyPair, type PtyPair } from '../../test/helpers/pty.ts';
+import { openPtyPair, type PtyPair } from '../pty.ts';
 import { within } from '../nrf-sniffer/testkit.ts';
 import {
   NrfZigbeeShellJoiner, NrfZigbeeShellTrustCenter, type NrfShellJoinerOptions, type NrfShellTcOptions,

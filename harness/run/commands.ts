@@ -4,6 +4,7 @@ import { agent, agentKeygen } from './commands/agent.ts';
 import { certInspect } from './commands/cert-inspect.ts';
 import { decode } from './commands/decode.ts';
 import { devices } from './commands/devices.ts';
+import { emulate } from './commands/emulate.ts';
 import { icDerive } from './commands/ic-derive.ts';
 import { reportMerge } from './commands/report-merge.ts';
 import { rigCheck } from './commands/rig-check.ts';
@@ -16,6 +17,7 @@ export const commands: Command[] = [
   certInspect,
   decode,
   devices,
+  emulate,
   icDerive,
   reportMerge,
   rigCheck,

@@ -103,13 +103,41 @@ function artifactDir(task: TestContext['task']): string {
 export type ConformanceBody = (ctx: ConformanceContext) => Promise<void>;
 
 /**
- * Declares the catalog case `id` as a test. Skipped, with the reason, when the rig lacks a
- * capability the case needs or the case is simulator-only and the rig is not.
+ * The longest wait on the rig's clock a case may make on a real-time rig, ms: SEHIL_MAX_WAIT_S
+ * (`sehil run --max-wait S`), unlimited when unset. A rig on virtual time is never limited.
  */
-export function conformance(id: string, body: ConformanceBody, opts: { timeoutMs?: number } = {}): void {
+export function realWaitBudgetMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.SEHIL_MAX_WAIT_S;
+  if (text === undefined || text === '') return Infinity;
+  const s = Number(text);
+  if (!(s >= 0)) throw new Error(`SEHIL_MAX_WAIT_S="${text}": expected seconds ≥ 0`);
+  return s * 1000;
+}
+
+export interface ConformanceOptions {
+  /** Test deadline, ms of real time (default 120 s plus `longestWaitMs`). */
+  timeoutMs?: number;
+  /**
+   * The longest single wait the case makes on the rig's clock (e.g. IC-06 sleeps 260 s past a
+   * permit-join window). On a real-time rig a case whose wait exceeds the budget
+   * (realWaitBudgetMs) is skipped with that reason instead of being cut short.
+   */
+  longestWaitMs?: number;
+}
+
+/**
+ * Declares the catalog case `id` as a test. Skipped, with the reason, when the rig lacks a
+ * capability the case needs, the case is simulator-only and the rig is not, or the case would
+ * wait longer in real time than the run allows.
+ */
+export function conformance(id: string, body: ConformanceBody, opts: ConformanceOptions = {}): void {
   const c = catalogCase(id);
-  withRig(`${c.id} ${c.title}`, { timeout: opts.timeoutMs ?? 120_000 }, async ({ rig, task, skip }) => {
-    const lack = rig.lacks(c.needs) ?? (c.simOnly && !rig.sim ? `simulator-only check (rig ${rig.name} is not simulated)` : undefined);
+  withRig(`${c.id} ${c.title}`, { timeout: opts.timeoutMs ?? 120_000 + (opts.longestWaitMs ?? 0) }, async ({ rig, task, skip }) => {
+    const budget = realWaitBudgetMs();
+    const lack = rig.lacks(c.needs) ?? (c.simOnly && !rig.sim ? `simulator-only check (rig ${rig.name} is not simulated)` : undefined)
+      ?? (rig.sim?.clockKind !== 'virtual' && (opts.longestWaitMs ?? 0) > budget
+        ? `waits ${opts.longestWaitMs! / 1000} s of real time on rig ${rig.name}, over the run's budget of ${budget / 1000} s (SEHIL_MAX_WAIT_S / sehil run --max-wait): raise it to run this case`
+        : undefined);
     if (lack) skip(lack);
     await allure.label('testId', c.id);
     await allure.label('suite', c.suite);

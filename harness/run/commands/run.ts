@@ -1,4 +1,4 @@
-// `sehil run [--rig rigs/sim.yaml] [--suite NAME]… [--grep TEXT] [--shard I/N] [--out reports] [--json]`
+// `sehil run [--rig rigs/sim.yaml] [--suite NAME]… [--grep TEXT] [--shard I/N] [--out reports] [--max-wait S] [--json]`
 // Contract: DESIGN.md "The command line". Progress goes to stderr; stdout carries the summary
 // table, or with --json the run record and nothing else.
 import { existsSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { EXIT, UsageError, type CliIO, type Command } from '../cli.ts';
 import { summaryTable } from '../run-reporter.ts';
 import { listSuites, PACKAGE_ROOT, preflightRig, runSuites } from '../runner.ts';
 
-const USAGE = 'run [--rig rigs/sim.yaml] [--suite NAME]… [--grep TEXT] [--shard I/N] [--out reports] [--json]';
+const USAGE = 'run [--rig rigs/sim.yaml] [--suite NAME]… [--grep TEXT] [--shard I/N] [--out reports] [--max-wait S] [--json]';
 
 export function parseShard(text: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(text);
@@ -43,6 +43,7 @@ export const run: Command = {
           shard: { type: 'string' },
           out: { type: 'string', default: 'reports' },
           json: { type: 'boolean', default: false },
+          'max-wait': { type: 'string' },
         },
         allowPositionals: false,
       }));
@@ -53,6 +54,12 @@ export const run: Command = {
     const unknown = values.suite.filter((s) => !known.includes(s));
     if (unknown.length) throw new UsageError(`unknown suite ${unknown.map((s) => `"${s}"`).join(', ')}; suites: ${known.join(', ')}`);
     const shard = values.shard ? parseShard(values.shard) : undefined;
+    const maxWait = values['max-wait'];
+    if (maxWait !== undefined) {
+      // Real-time rigs only: a case whose longest wait exceeds it is skipped with the reason (fixture.ts).
+      if (!(Number(maxWait) >= 0) || maxWait.trim() === '') throw new UsageError(`--max-wait "${maxWait}": expected seconds ≥ 0, e.g. --max-wait 60`);
+      process.env.SEHIL_MAX_WAIT_S = maxWait; // the vitest workers inherit it
+    }
     const rigFile = resolveRig(values.rig);
     const progress = (line: string) => io.err(line);
 

@@ -1,0 +1,151 @@
+// Virtual hardware end to end: `sehil emulate rigs/virtual-hardware.yaml --dir TMP` puts the nRF
+// Zigbee shell (TC, DUT) and nRF sniffer emulators behind real socat PTYs on one virtual air;
+// `sehil run --rig <that rig>` drives them through the real serial drivers. The install-code suite
+// must pass what the shell can do and skip the rest with the reason; the per-test capture, heard
+// by the nrf-sniffer driver from the emulator, must hold the Transport Key under the install-code key.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCaptureFile } from '../../harness/capture/file.ts';
+import { bytesToHex } from '../../harness/crypto/bytes.ts';
+import { deriveInstallCodeLinkKey, parseInstallCode } from '../../harness/crypto/install-code.ts';
+import { apsSecurityOf, isTransportKey } from '../../harness/run/match.ts';
+import type { RunRecord } from '../../harness/run/run-reporter.ts';
+import { createDissector } from '../../harness/zigbee/dissect.ts';
+import { Keyring } from '../../harness/zigbee/keyring.ts';
+import { socatAvailable, socatSkipReason, warnIfSocatMissing } from '../helpers/pty.ts';
+import { tsharkAvailable, tsharkCaptureProblems, tsharkSkipReason } from '../helpers/tshark.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin/sehil.mjs');
+const RIG = path.join(ROOT, 'rigs/virtual-hardware.yaml');
+const INSTALL_CODE = '83FED3407A939723A5C639B26916D505C3B5';
+const DUT_EUI = '000d6f000b123456';
+
+warnIfSocatMissing();
+
+/** Collects a child's output and settles on a line matching `re`, exit, or the deadline. */
+function watch(child: ChildProcess) {
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d: Buffer) => { out.stdout += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out.stderr += d.toString(); });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const until = (what: 'stdout' | 'stderr', re: RegExp, ms: number) => new Promise<RegExpMatchArray>((resolve, reject) => {
+    const poll = setInterval(() => {
+      const m = re.exec(out[what]);
+      if (m) { done(); resolve(m); }
+    }, 20);
+    const t = setTimeout(() => { done(); reject(new Error(`no ${re} on ${what} within ${ms} ms; stderr:\n${out.stderr}`)); }, ms);
+    void exited.then((e) => { if (!re.test(out[what])) { done(); reject(new Error(`exited (${e.code ?? e.signal}) before ${re}; stderr:\n${out.stderr}`)); } });
+    const done = () => { clearInterval(poll); clearTimeout(t); };
+  });
+  const exit = (ms: number) => Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${ms} ms; stderr:\n${out.stderr}`)), ms))]);
+  return { out, until, exit };
+}
+
+/** SIGTERM, then SIGKILL when it overstays; resolves once the child is gone. */
+async function stop(child: ChildProcess | undefined, ms = 5000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), ms);
+  await gone;
+  clearTimeout(t);
+}
+
+describe.skipIf(!socatAvailable)('sehil emulate + sehil run on virtual hardware (real serial drivers over socat PTYs)', () => {
+  let tmp: string;
+  let ports: string;
+  let emulator: ChildProcess | undefined;
+  let emu: ReturnType<typeof watch>;
+  let runChild: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sehil-vh-'));
+    ports = path.join(tmp, 'ports');
+    emulator = spawn(process.execPath, [BIN, 'emulate', RIG, '--dir', ports], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    emu = watch(emulator);
+    await emu.until('stdout', /^\{"ready":true.*\}$/m, 30_000);
+  }, 40_000);
+
+  afterAll(async () => {
+    await stop(runChild);
+    await stop(emulator);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('prints {"ready":true,"ports":…} with a tty at each role\'s port, moved into --dir', () => {
+    const ready = JSON.parse(/^\{"ready":true.*\}$/m.exec(emu.out.stdout)![0]) as { ready: true; ports: Record<string, string> };
+    expect(ready.ports).toEqual({ tc: path.join(ports, 'tc'), dut: path.join(ports, 'dut'), sniffer: path.join(ports, 'sniffer') });
+    for (const p of Object.values(ready.ports)) expect(fs.realpathSync(p)).toMatch(/^\/dev\/pts\/\d+$/);
+  });
+
+  it('runs the install-code suite through the real drivers: what the shell can do passes, the rest is skipped with the reason', async () => {
+    const rig = path.join(tmp, 'virtual-hardware.yaml');
+    fs.writeFileSync(rig, fs.readFileSync(RIG, 'utf8').replaceAll('/tmp/sehil-vh/', `${ports}/`));
+    const out = path.join(tmp, 'reports');
+    // IC-06 waits 260 s of real time: over this run's 30 s budget, so skipped (with the reason).
+    runChild = spawn(process.execPath, [BIN, 'run', '--rig', rig, '--suite', 'install-code', '--out', out, '--max-wait', '30', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = watch(runChild);
+    const { code } = await run.exit(150_000);
+    expect(code, run.out.stderr).toBe(0);
+    const record = JSON.parse(run.out.stdout) as RunRecord;
+    const state = Object.fromEntries(record.cases.map((c) => [c.id, c.state]));
+    expect(state).toEqual({ 'IC-01': 'passed', 'IC-02': 'skipped', 'IC-03': 'passed', 'IC-04': 'passed', 'IC-05': 'passed', 'IC-06': 'skipped' });
+    const reason = (id: string) => record.cases.find((c) => c.id === id)!.messages.join('\n');
+    expect(reason('IC-02')).toMatch(/simulator-only check \(rig virtual-hardware is not simulated\)/);
+    expect(reason('IC-06')).toMatch(/waits 260 s of real time on rig virtual-hardware, over the run's budget of 30 s/);
+    // The TC stayed up between tests: its network was reused, not formed twice.
+    const ic03 = fs.readdirSync(path.join(out, 'tests', 'install-code')).find((d) => d.startsWith('IC-03'))!;
+    expect(fs.readFileSync(path.join(out, 'tests', 'install-code', ic03, 'IC-03.transcript.txt'), 'utf8')).toMatch(/already runs the network asked for .*reused/);
+
+    // IC-01's capture, as the nrf-sniffer driver heard it from the emulator: the Transport Key of
+    // the network key, APS-secured (key id 2) under the key derived from the DUT's install code.
+    const ic01 = fs.readdirSync(path.join(out, 'tests', 'install-code')).find((d) => d.startsWith('IC-01'))!;
+    const pcap = path.join(out, 'tests', 'install-code', ic01, 'IC-01.pcapng');
+    const capture = readCaptureFile(pcap);
+    const keyring = new Keyring();
+    const icKey = deriveInstallCodeLinkKey(parseInstallCode(INSTALL_CODE));
+    keyring.addLinkKey(icKey, { eui64: DUT_EUI, label: 'dut-install-code', origin: 'install-code' });
+    const d = createDissector({ keyring, hasFcs: true });
+    const frames = capture.packets.map((p, i) => d.dissect(p.psdu, { index: i + 1, timestampUs: p.timestampUs, channel: p.channel, hasFcs: p.fcsLength === 2 }));
+    const tk = frames.find(isTransportKey());
+    expect(tk, `no Transport Key of the network key among ${frames.length} frames`).toBeDefined();
+    const sec = apsSecurityOf(tk!);
+    expect(sec).toMatchObject({ ok: true, keyId: 2, keyLabel: 'dut-install-code' });
+    expect(bytesToHex(keyring.all.find((k) => k.label === sec!.keyLabel)!.key)).toBe(bytesToHex(icKey));
+
+    if (tsharkAvailable) {
+      // Real tshark with the key file the run wrote: the Transport Key decrypts there too.
+      const keyFileText = fs.readFileSync(`${pcap}.zigbee_pc_keys`, 'utf8');
+      const t = tsharkCaptureProblems(pcap, [], { keyFileText, filter: 'zbee_aps.cmd.id == 0x05' });
+      expect(t.problems).toEqual([]);
+      expect(t.frames, 'tshark decrypted no APS Transport Key').toBeGreaterThanOrEqual(1);
+    } else {
+      console.warn(tsharkSkipReason);
+    }
+  }, 160_000);
+
+  it('stops on SIGTERM: exit 0, links removed, no socat left behind', async () => {
+    const pids = spawnSync('pgrep', ['-P', String(emulator!.pid), 'socat'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+    expect(pids.length).toBe(3);
+    emulator!.kill('SIGTERM');
+    const { code } = await emu.exit(10_000);
+    expect(code, emu.out.stderr).toBe(0);
+    expect(fs.readdirSync(ports)).toEqual([]);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  }, 15_000);
+});
+if (!socatAvailable) describe.skip(socatSkipReason, () => {});
+
+describe('sehil emulate: a rig it cannot emulate', () => {
+  it('exits 2 naming each role whose driver has no emulator', () => {
+    const r = spawnSync(process.execPath, [BIN, 'emulate', path.join(ROOT, 'rigs/sim.yaml')], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/rigs\/sim\.yaml: cannot be emulated/);
+    expect(r.stderr).toMatch(/roles\.tc\.driver: "sim" has no firmware emulator \(emulated: nrf-sniffer, nrf-zigbee-shell\)/);
+    expect(r.stdout).toBe('');
+  }, 35_000);
+});
