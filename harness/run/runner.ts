@@ -93,6 +93,8 @@ export async function runSuites(o: RunOptions): Promise<RunOutcome> {
     watch: false,
     // One rig, one air: a real bench runs its files one after another; simulated worlds are per worker.
     fileParallelism: allSim,
+    // Suite files share one module graph per worker: the stack, codecs and crypto load once.
+    isolate: false,
     testTimeout: 600_000,
     hookTimeout: 120_000,
     testNamePattern: o.grep,
