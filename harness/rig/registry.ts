@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { SimJoiner, SimSniffer, SimTrustCenter, SimWorld } from '../../devices/sim/driver.ts';
 import { nrfSnifferFromRig } from '../../devices/nrf-sniffer/driver.ts';
+import { OperatorJoiner } from '../../devices/operator/driver.ts';
 import { RemoteJoiner, RemoteSniffer, RemoteTrustCenter } from '../../devices/remote/driver.ts';
 import { nrfZigbeeShellFromRig } from '../../devices/nrf-zigbee-shell/driver.ts';
 import { emberCliFromRig } from '../../devices/ember-cli/driver.ts';
@@ -95,6 +96,17 @@ registerDriver({
     if (role === 'tc') return new RemoteTrustCenter(config);
     if (role === 'sniffer') return new RemoteSniffer(config, clock);
     return new RemoteJoiner(config, rig.roles.dut.identity?.eui64);
+  },
+});
+
+registerDriver({
+  name: 'operator',
+  plays: ['dut'],
+  create({ rig, config }) {
+    if (config.driver !== 'operator') throw new Error('unreachable');
+    const dut = rig.roles.dut;
+    if (!dut.identity) throw new RigUnavailableError('dut', 'operator', 'roles.dut.identity (at least eui64) is required: the kit must know which device to watch for');
+    return new OperatorJoiner(dut.identity.eui64, config.promptTimeoutS, dut.capabilities);
   },
 });
 

@@ -5,7 +5,8 @@
 export type ProgressEvent =
   | { kind: 'step'; name: string }
   | { kind: 'wait'; role: string; awaited: string; deadlineMs: number; clock: 'virtual' | 'real' }
-  | { kind: 'frames'; count: number };
+  | { kind: 'frames'; count: number }
+  | { kind: 'prompt'; id: string; text: string; timeoutS: number };
 
 /** U+241E SYMBOL FOR RECORD SEPARATOR: cannot be confused with a test's own log. */
 export const PROGRESS_MARKER = '\u241esehil-progress ';

@@ -5,6 +5,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { parseProgress } from './progress.ts';
+import { answerPrompt } from './prompts.ts';
 
 export type CaseState = 'passed' | 'failed' | 'skipped' | 'running';
 
@@ -38,6 +39,10 @@ export interface RunReporterOptions {
   record: RunRecord;
   /** Where progress goes (stderr); null for silence. */
   progress: ((line: string) => void) | null;
+  /** Shows an operator prompt and returns the answer ('' for Enter), or undefined when no one can answer (no terminal). */
+  askOperator?: (text: string, timeoutS: number) => Promise<string | undefined>;
+  /** Where the workers' prompts and their answers live (harness/run/prompts.ts). */
+  promptDir?: string;
 }
 
 function slug(text: string): string {
@@ -97,7 +102,22 @@ export class RunReporter implements Reporter {
     for (const ev of events) {
       if (ev.kind === 'step') this.say(`      · ${ev.name}`);
       else if (ev.kind === 'wait') this.say(`        waiting for ${ev.role}: ${ev.awaited} (deadline ${ev.deadlineMs / 1000} s, ${ev.clock} time)`);
+      else if (ev.kind === 'prompt') this.prompt(ev.id, ev.text, ev.timeoutS);
     }
+  }
+
+  private prompt(id: string, text: string, timeoutS: number): void {
+    this.say(`\n  >>> OPERATOR: ${text}\n      press Enter when done (type n and Enter if it did not work) — ${timeoutS} s`);
+    const ask = this.o.askOperator;
+    if (!ask || !this.o.promptDir) {
+      this.say('      (no terminal to answer from: the test fails at the deadline)');
+      return;
+    }
+    const dir = this.o.promptDir;
+    void ask(text, timeoutS).then((answer) => {
+      if (answer !== undefined) answerPrompt(dir, id, answer);
+      else this.say('      (no terminal to answer from: the test fails at the deadline)');
+    });
   }
 
   onTestCaseResult(t: TestCase): void {

@@ -27,6 +27,8 @@ export interface RunOptions {
   progress: ((line: string) => void) | null;
   /** Skip the HTML report (selftest runs many small runs). */
   html?: boolean;
+  /** Answers operator prompts (the CLI reads its terminal); absent: nobody answers. */
+  askOperator?: (text: string, timeoutS: number) => Promise<string | undefined>;
   /** Stop the run when this signal aborts (SIGINT). */
   signal?: AbortSignal;
 }
@@ -53,7 +55,7 @@ function packageVersion(): string {
 
 /** Removes the previous run's outputs (only those: the directory may hold other things). */
 export function cleanReportDir(outDir: string): void {
-  for (const p of ['allure-results', 'tests', 'html', 'junit.xml', 'run.json']) rmSync(path.join(outDir, p), { recursive: true, force: true });
+  for (const p of ['allure-results', 'tests', 'html', 'junit.xml', 'run.json', '.prompts']) rmSync(path.join(outDir, p), { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
 }
 
@@ -80,7 +82,9 @@ export async function runSuites(o: RunOptions): Promise<RunOutcome> {
     shard: o.shard ? `${o.shard.index}/${o.shard.count}` : undefined,
     startedAt: new Date().toISOString(), status: 'running', counts: { passed: 0, failed: 0, skipped: 0, total: 0 }, cases: [],
   };
-  const reporter = new RunReporter({ outDir, record, progress: o.progress });
+  const promptsAt = path.join(outDir, '.prompts');
+  process.env.SEHIL_PROMPT_DIR = promptsAt; // the workers inherit it (harness/run/prompts.ts)
+  const reporter = new RunReporter({ outDir, record, progress: o.progress, promptDir: promptsAt, askOperator: o.askOperator });
   reporter.flush();
   const allSim = Object.values(config.roles).every((r) => r.driver === 'sim');
   const include = o.suites.length ? o.suites.map((s) => `suites/${s}/**/*.test.ts`) : ['suites/**/*.test.ts'];

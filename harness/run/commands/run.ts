@@ -3,6 +3,7 @@
 // table, or with --json the run record and nothing else.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { RigFileError } from '../../rig/load.ts';
 import { RigUnavailableError } from '../../rig/roles.ts';
@@ -89,7 +90,7 @@ export const run: Command = {
     let outcome;
     try {
       io.err(`sehil run: rig ${rigFile}${values.suite.length ? `, suites ${values.suite.join(', ')}` : ''}${shard ? `, shard ${shard.index}/${shard.count}` : ''} → ${values.out}/`);
-      outcome = await runSuites({ rigFile, suites: values.suite, grep: values.grep, shard, outDir: values.out, progress, signal: abort.signal });
+      outcome = await runSuites({ rigFile, suites: values.suite, grep: values.grep, shard, outDir: values.out, progress, signal: abort.signal, askOperator: terminalOperator() });
     } finally {
       process.off('SIGINT', onSigint);
     }
@@ -107,6 +108,20 @@ export const run: Command = {
     return record.counts.failed > 0 || outcome.unhandled.length > 0 ? EXIT.failed : EXIT.ok;
   },
 };
+
+/** Reads the operator's answer from the terminal; none without one (CI): the prompt then times out. */
+function terminalOperator(): ((text: string, timeoutS: number) => Promise<string | undefined>) | undefined {
+  if (!process.stdin.isTTY) return undefined;
+  return (_text, timeoutS) => new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const t = setTimeout(() => { rl.close(); resolve(undefined); }, timeoutS * 1000);
+    rl.question('      > ', (answer) => {
+      clearTimeout(t);
+      rl.close();
+      resolve(answer);
+    });
+  });
+}
 
 function reportPaths(out: string, html: string | undefined): { dir: string; html?: string } {
   return { dir: out.replace(/\/+$/, ''), html: html ? path.relative(process.cwd(), html) : undefined };
