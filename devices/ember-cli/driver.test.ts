@@ -20,6 +20,7 @@ import {
 } from '../../test/stack/helpers.ts';
 import { simCredentials } from '../sim/se.ts';
 import { EmberCliCommandError, EmberCliPortClosedError, EmberCliUnsupportedError } from './driver.ts';
+import { expectMuteOpenTimesOut, expectPortClosedMidCommand } from '../cli-testkit.ts';
 import { closeEmberBenches, makeJoinerBench, makeTcBench, timed, track, within } from './testkit.ts';
 
 warnIfSocatMissing();
@@ -254,21 +255,12 @@ describe.skipIf(!socatAvailable)(`EmberZNet CLI driver faults (${socatAvailable 
 
   it('a mute firmware fails open() with a deadline', async () => {
     const b = await makeJoinerBench({ emulator: { eui64: DUT_EUI }, driver: { replyTimeoutMs: 300 } });
-    b.emu.setMute(true);
-    const t = await timed(b.driver.open());
-    expect(t.error).toBeInstanceOf(DeviceTimeoutError);
-    expect(t.error).toMatchObject({ role: 'dut', step: 'open', deadlineMs: 300 });
-    expect(t.ms).toBeLessThan(1500);
+    await expectMuteOpenTimesOut(b, 'dut', 300);
   });
 
   it('a port that closes mid-command fails that command at once with EmberCliPortClosedError', async () => {
     const b = await makeTcBench({ emulator: { eui64: TC_EUI }, driver: { replyTimeoutMs: 3000 } });
     b.emu.closeOn('plugin network-creator form');
-    const t = await timed(within(5000, b.driver.form({ channel: CHANNEL, panId: PAN_ID }), 'form()'));
-    expect(t.error).toBeInstanceOf(EmberCliPortClosedError);
-    expect(t.error).toBeInstanceOf(RigUnavailableError);
-    expect(t.error).toMatchObject({ role: 'tc', step: 'form', command: 'plugin network-creator form 1 0x1A62 3 15' });
-    expect(t.ms).toBeLessThan(2500);
-    await expect(b.driver.permitJoin(180)).rejects.toThrow(/port is not open/);
+    await expectPortClosedMidCommand(b.driver.form({ channel: CHANNEL, panId: PAN_ID }), 'form()', EmberCliPortClosedError, { role: 'tc', step: 'form', command: 'plugin network-creator form 1 0x1A62 3 15' }, () => b.driver.permitJoin(180));
   });
 });

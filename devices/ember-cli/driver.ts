@@ -2,7 +2,8 @@
 // SE sample, or a Z3Gateway host) as the rig's Trust Center or DUT. It types CLI commands over a
 // serial line (or a recorded transcript), one at a time, each with a deadline, and reads the reply
 // up to the prompt line that the empty line typed after each command closes (protocol.ts header).
-// Transport, transcript, replay and waits are the nRF sniffer driver's.
+// Transport, transcript, replay and waits are the nRF sniffer driver's; the session plumbing
+// (open, transcript, one command at a time) is ../serial-session.ts.
 //
 // The EFR32's advantage over the nRF shell: `keys print` shows the real key tables, so the
 // kit's keyring gets real keys from a real TC — the network key and sequence, each device's TC
@@ -28,10 +29,9 @@ import {
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
 import { keStatusName } from '../../harness/crypto/cbke-suites.ts';
 import { parseEui64, type Eui64 } from '../../harness/zigbee/codec.ts';
-import { explainOpenError } from '../nrf-sniffer/host.ts';
-import { formatEntry, TranscriptRecorder, type TranscriptEntry } from '../nrf-sniffer/transcript.ts';
-import { serialOpener, type LineSource, type SourceEvent, type SourceOpener } from '../nrf-sniffer/transport.ts';
+import type { SourceOpener } from '../nrf-sniffer/transport.ts';
 import { ReplyWaiters, withDeadline } from '../nrf-sniffer/waits.ts';
+import { commandLine, type CommandQueue, type SerialSession } from '../serial-session.ts';
 import {
   classifyLine, EmberCliParseError, EmberCommand, hasKeyEstablishment, parseKeysPrint, parseNetworkId,
   parseStatusReply, promptOf, REPLY, type KeysPrint, type NetworkId,
@@ -112,18 +112,6 @@ export interface EmberCliStats {
   timeouts: number;
 }
 
-interface Pending {
-  command: string;
-  step: string;
-  lines: string[];
-  errors: { text: string; status?: number }[];
-  echoSeen: boolean;
-  resolve(lines: string[]): void;
-  reject(e: Error): void;
-}
-
-const MAX_TRANSCRIPT = 200_000;
-
 /** The command engine shared by both roles. */
 export abstract class EmberCliDriver {
   abstract readonly role: 'tc' | 'dut';
@@ -132,15 +120,8 @@ export abstract class EmberCliDriver {
   protected readonly timers: Clock;
   /** Asynchronous prints someone awaits (steering, rejoin and KE outcomes). */
   protected readonly waiters: ReplyWaiters;
-  private readonly opener: SourceOpener;
-  private source: LineSource | null = null;
-  private gen = 0;
-  private pending: Pending | null = null;
-  private chain: Promise<unknown> = Promise.resolve();
-  private lastRx = 0;
-  private desynced = false;
-  private transcript: string[] = [];
-  private recorder: TranscriptRecorder | null = null;
+  private readonly session: SerialSession;
+  private readonly commands: CommandQueue;
   private euiValue: Eui64 | undefined;
   private firmware: string | undefined;
   /** The CLI's prompt, learned at open ('' until then). */
@@ -159,7 +140,20 @@ export abstract class EmberCliDriver {
     };
     this.timers = this.o.timers;
     this.waiters = new ReplyWaiters(this.timers);
-    this.opener = opts.source ?? serialOpener({ path: opts.port, baudRate: this.o.baudRate, clock: opts.clock, maxLine: this.o.maxLine });
+    const cl = commandLine({
+      ...this.o, role: () => this.role, driver: DRIVER_NAME, stats: this.stats, source: opts.source,
+      onLine: (text) => this.onLine(text),
+      onPortLost: (e) => this.waiters.failAll(e),
+      // The empty line closes the command's prompt: the reply ends at the prompt line it gives back.
+      send: async (command, step) => { await this.session.write(command, step); await this.session.write(EmberCommand.newline, step); },
+      // An abandoned command may still answer (or the CLI is still stuck): let that pass first.
+      resync: async (step) => { await this.session.write(EmberCommand.newline, step); await this.session.quiet(step); },
+      awaited: (command) => `prompt after "${command}"`,
+      check: (p) => { if (p.errors.length > 0) throw new EmberCliCommandError(this.role, p.step, p.command, p.errors[0].text, p.errors[0].status); },
+      portClosed: (p, reason) => new EmberCliPortClosedError(this.role, this.o.port, p.step, p.command, reason),
+    });
+    this.session = cl.session;
+    this.commands = cl.commands;
   }
 
   get capabilities(): ReadonlySet<Capability> {
@@ -178,18 +172,18 @@ export abstract class EmberCliDriver {
 
   /** Opens the port, learns the prompt (the line an empty input gives back), reads the EUI-64, probes the build. */
   async open(): Promise<void> {
-    if (this.source) return;
-    await this.openSource();
+    if (this.session.isOpen) return;
+    await this.session.open();
     const seen = new Promise<void>((resolve) => { this.promptSeen = resolve; });
     // Two empty lines: the first closes whatever prompt was printed before we listened (or
     // nothing, if its bytes were lost), the second surely gives back a whole prompt line.
-    await this.write(EmberCommand.newline, 'open');
-    await this.write(EmberCommand.newline, 'open');
+    await this.session.write(EmberCommand.newline, 'open');
+    await this.session.write(EmberCommand.newline, 'open');
     await withDeadline(seen, this.o.replyTimeoutMs, this.timers, () => {
       this.stats.timeouts++;
       return new DeviceTimeoutError(this.role, 'open', `prompt line in answer to an empty line from ${this.o.port} (is an EmberZNet CLI application running at ${this.o.baudRate} baud?)`, this.o.replyTimeoutMs);
     }).finally(() => { this.promptSeen = null; });
-    await this.quiet('open');
+    await this.session.quiet('open');
     this.euiValue = parseNetworkId(await this.run(EmberCommand.networkId, 'open')).eui64;
     this.keBuild = hasKeyEstablishment(await this.runTolerating(EmberCommand.keGroup, 'open', /No such command/i) ?? []);
     await this.afterOpen();
@@ -204,22 +198,17 @@ export abstract class EmberCliDriver {
     }
     return {
       driver: DRIVER_NAME, location: this.o.port, firmware: this.firmware, eui64: this.eui64,
-      notes: [`plays ${this.role}`, `prompt "${this.prompt}"`, this.keBuild ? 'Key Establishment plugin present' : 'no Key Establishment plugin', ...(this.source?.notes ?? [])],
+      notes: [`plays ${this.role}`, `prompt "${this.prompt}"`, this.keBuild ? 'Key Establishment plugin present' : 'no Key Establishment plugin', ...this.session.notes],
     };
   }
 
   async close(): Promise<void> {
-    const e = new RigUnavailableError(this.role, this.o.port, 'closed by the harness');
-    this.fail(e);
-    await this.dropSource();
-    this.recorder?.close();
-    this.recorder = null;
+    this.fail(new RigUnavailableError(this.role, this.o.port, 'closed by the harness'));
+    await this.session.close();
   }
 
   takeTranscript(): string[] {
-    const out = this.transcript;
-    this.transcript = [];
-    return out;
+    return this.session.takeTranscript();
   }
 
   // ---- the conversation ---------------------------------------------------------------------
@@ -231,9 +220,7 @@ export abstract class EmberCliDriver {
    * EmberCliPortClosedError when the port goes away. Commands queue up.
    */
   protected run(command: string, step: string, timeoutMs = this.o.replyTimeoutMs): Promise<string[]> {
-    const job = this.chain.then(() => this.exec(command, step, timeoutMs));
-    this.chain = job.catch(() => {});
-    return job;
+    return this.commands.run(command, step, timeoutMs);
   }
 
   /** run(), but an error whose text matches `tolerate` is noted and returns null. */
@@ -257,58 +244,6 @@ export abstract class EmberCliDriver {
       throw new EmberCliCommandError(this.role, step, command, lines.find((l) => label.test(l.trim()))?.trim() ?? '', status);
     }
     return status;
-  }
-
-  private async exec(command: string, step: string, ms: number): Promise<string[]> {
-    if (!this.source) throw new RigUnavailableError(this.role, this.o.port, `${step}: the port is not open (call open() first)`);
-    if (this.desynced) {
-      // An abandoned command may still answer (or the CLI is still stuck): let that pass first.
-      await this.write(EmberCommand.newline, step);
-      await this.quiet(step);
-      this.desynced = false;
-    }
-    this.stats.commands++;
-    const reply = new Promise<string[]>((resolve, reject) => {
-      this.pending = { command, step, lines: [], errors: [], echoSeen: false, resolve, reject };
-    });
-    reply.catch(() => {});
-    const p = this.pending!;
-    try {
-      await this.write(command, step);
-      await this.write(EmberCommand.newline, step);
-      const lines = await withDeadline(reply, ms, this.timers, () => {
-        this.stats.timeouts++;
-        this.desynced = true;
-        return new DeviceTimeoutError(this.role, step, `prompt after "${command}" from ${this.o.port}`, ms);
-      });
-      if (p.errors.length > 0) throw new EmberCliCommandError(this.role, step, command, p.errors[0].text, p.errors[0].status);
-      return lines;
-    } finally {
-      if (this.pending === p) this.pending = null;
-    }
-  }
-
-  private async write(line: string, step: string): Promise<void> {
-    const source = this.source;
-    if (!source) throw new RigUnavailableError(this.role, this.o.port, `${step}: the port is not open`);
-    this.record({ t: this.o.clock.now(), dir: 'tx', line });
-    await withDeadline(source.write(line), this.o.replyTimeoutMs, this.timers,
-      () => new DeviceTimeoutError(this.role, step, `write of "${line}" to ${this.o.port} to drain`, this.o.replyTimeoutMs));
-  }
-
-  /** Waits until the device has been silent for quietMs (at most replyTimeoutMs). */
-  private async quiet(step: string): Promise<void> {
-    const from = this.timers.now();
-    this.lastRx = Math.max(this.lastRx, from);
-    for (;;) {
-      const now = this.timers.now();
-      const silent = now - this.lastRx;
-      if (silent >= this.o.quietMs) return;
-      if (now - from > this.o.replyTimeoutMs) {
-        throw new DeviceTimeoutError(this.role, step, `pause of ${this.o.quietMs} ms in the output of ${this.o.port} (it keeps talking)`, this.o.replyTimeoutMs);
-      }
-      await this.timers.sleep(this.o.quietMs - silent);
-    }
   }
 
   protected async networkId(step: string): Promise<NetworkId> {
@@ -343,35 +278,6 @@ export abstract class EmberCliDriver {
 
   // ---- what comes in ------------------------------------------------------------------------
 
-  private handle(gen: number, e: SourceEvent): void {
-    if (gen !== this.gen) return;
-    this.lastRx = this.timers.now();
-    switch (e.kind) {
-      case 'nul':
-        this.stats.nulBytes += e.count;
-        this.record({ t: e.atMs, dir: 'rx-nul', count: e.count });
-        return;
-      case 'overlong':
-        this.stats.overlongLines++;
-        this.record({ t: e.atMs, dir: 'rx-overlong', line: e.head, maxLine: e.maxLine });
-        return;
-      case 'closed': {
-        this.record({ t: e.atMs, dir: 'closed', line: e.reason, disconnected: e.disconnected });
-        const p = this.pending;
-        const err = p
-          ? new EmberCliPortClosedError(this.role, this.o.port, p.step, p.command, e.reason)
-          : new RigUnavailableError(this.role, this.o.port, `port closed (${e.reason})`);
-        this.source = null;
-        this.gen++;
-        this.fail(err);
-        return;
-      }
-      case 'line':
-        this.record({ t: e.atMs, dir: 'rx', line: e.text });
-        this.onLine(e.text);
-    }
-  }
-
   private onLine(raw: string): void {
     if (this.promptSeen) {
       const learned = promptOf(raw);
@@ -383,7 +289,7 @@ export abstract class EmberCliDriver {
       return;
     }
     const l = classifyLine(raw, this.prompt);
-    const p = this.pending;
+    const p = this.commands.pending;
     if (l.kind === 'garbage') {
       this.stats.garbageLines++;
       this.note(`garbage line ignored (${raw.length} bytes)`);
@@ -396,8 +302,7 @@ export abstract class EmberCliDriver {
     if (l.kind === 'blank') return;
     if (l.kind === 'prompt') {
       if (!p) return; // the prompt of a re-synchronisation or of an abandoned command
-      this.pending = null;
-      p.resolve(p.lines);
+      this.commands.complete();
       return;
     }
     const text = l.kind === 'text' ? l.text : l.kind === 'success' ? `Success: ${l.task}` : `${l.marker}: ${l.text}`;
@@ -414,50 +319,12 @@ export abstract class EmberCliDriver {
   }
 
   private fail(e: Error): void {
-    const p = this.pending;
-    this.pending = null;
-    p?.reject(e);
+    this.commands.fail(e);
     this.waiters.failAll(e);
   }
 
-  private async openSource(): Promise<void> {
-    if (this.o.recordTo && !this.recorder) {
-      this.recorder = new TranscriptRecorder(this.o.recordTo, { driver: DRIVER_NAME, location: this.o.port, started: new Date().toISOString() });
-    }
-    const gen = ++this.gen;
-    let timedOut = false;
-    const opening = this.opener((e) => this.handle(gen, e));
-    opening.then((s) => { if (timedOut) void s.close(); }, () => {});
-    try {
-      this.source = await withDeadline(opening, this.o.replyTimeoutMs, this.timers, () => {
-        timedOut = true;
-        return new DeviceTimeoutError(this.role, 'open', `open of ${this.o.port}`, this.o.replyTimeoutMs);
-      });
-    } catch (e) {
-      const reason = explainOpenError(e as Error);
-      this.record({ t: this.o.clock.now(), dir: 'open-failed', line: reason });
-      throw new RigUnavailableError(this.role, this.o.port, reason);
-    }
-    this.lastRx = this.timers.now();
-    this.record({ t: this.o.clock.now(), dir: 'open', line: this.o.port });
-    for (const n of this.source.notes) this.note(n);
-  }
-
-  private async dropSource(): Promise<void> {
-    const s = this.source;
-    this.source = null;
-    this.gen++;
-    if (s) await s.close();
-  }
-
   protected note(line: string): void {
-    this.record({ t: this.o.clock.now(), dir: 'note', line });
-  }
-
-  private record(e: TranscriptEntry): void {
-    this.recorder?.write(e);
-    if (this.transcript.length >= MAX_TRANSCRIPT) this.transcript.shift();
-    this.transcript.push(formatEntry(e));
+    this.session.note(line);
   }
 }
 

@@ -20,11 +20,11 @@ import {
 } from '../../harness/rig/roles.ts';
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
 import { SnifferClockMap } from './clock-map.ts';
-import { explainOpenError, runShell } from './host.ts';
+import { SerialSession } from '../serial-session.ts';
+import { runShell } from './host.ts';
 import { isPrintable, parseSnifferLine, SnifferCommand, SnifferLineError } from './protocol.ts';
-import { formatEntry, TranscriptRecorder, type TranscriptEntry } from './transcript.ts';
-import { serialOpener, type LineSource, type SourceEvent, type SourceOpener } from './transport.ts';
-import { FrameQueue, ReplyWaiters, withDeadline } from './waits.ts';
+import { serialOpener, type SourceOpener } from './transport.ts';
+import { FrameQueue, ReplyWaiters } from './waits.ts';
 
 export interface NrfSnifferOptions {
   /** Serial device; prefer /dev/serial/by-id/… (stable across replugs). */
@@ -76,7 +76,6 @@ export interface SnifferStats {
 }
 
 const MAX_KEPT_ERRORS = 100;
-const MAX_PENDING_TRANSCRIPT = 200_000;
 const NUMBER = /^\s*(\d+)\s*$/;
 
 type State = 'closed' | 'idle' | 'capturing' | 'recovering' | 'failed';
@@ -93,26 +92,20 @@ export class NrfSnifferDriver implements Sniffer {
 
   private readonly o: Required<Omit<NrfSnifferOptions, 'powerCycle' | 'recordTo' | 'source' | 'reopen'>> &
     Pick<NrfSnifferOptions, 'powerCycle' | 'recordTo'> & { reopen: Required<NonNullable<NrfSnifferOptions['reopen']>> };
-  private readonly opener: SourceOpener;
   private readonly timers: Clock;
   private readonly replies: ReplyWaiters;
+  private readonly session: SerialSession;
   private state: State = 'closed';
-  private source: LineSource | null = null;
-  private gen = 0;
   private capture = 0;
   private channel = 0;
   private queue: FrameQueue<RadioFrame> | null = null;
   private map: SnifferClockMap;
   private lastDevice: bigint | null = null;
   private lastTimestamp: bigint | null = null;
-  private lastRx = 0;
   private cancelIdle: () => void = () => {};
   private probing = false;
   /** Between sending `receive` and stop/loss: frame lines belong to the capture. */
   private receiving = false;
-  private transcript: string[] = [];
-  private droppedTranscript = 0;
-  private recorder: TranscriptRecorder | null = null;
 
   constructor(opts: NrfSnifferOptions) {
     this.o = {
@@ -124,13 +117,18 @@ export class NrfSnifferDriver implements Sniffer {
     };
     this.timers = this.o.timers;
     this.replies = new ReplyWaiters(this.timers);
-    this.opener = opts.source ?? serialOpener({ path: opts.port, baudRate: this.o.baudRate, clock: opts.clock, maxLine: this.o.maxLine });
+    this.session = new SerialSession({
+      ...this.o, role: 'sniffer', driver: 'nrf-sniffer', stats: this.stats, reportDropped: true,
+      opener: opts.source ?? serialOpener({ path: opts.port, baudRate: this.o.baudRate, clock: opts.clock, maxLine: this.o.maxLine }),
+      onLine: (text, atMs) => this.onLine(text, atMs),
+      onClosed: (reason) => this.lost(`port closed (${reason})`),
+    });
     this.map = new SnifferClockMap({ counterBits: this.o.counterBits });
   }
 
   async open(): Promise<void> {
-    if (this.source) return;
-    await this.openSource();
+    if (this.session.isOpen) return;
+    await this.session.open();
     this.state = 'idle';
   }
 
@@ -141,7 +139,7 @@ export class NrfSnifferDriver implements Sniffer {
     return {
       driver: 'nrf-sniffer', location: this.o.port, channel: answer,
       notes: [`firmware answered "channel" with ${answer}`, `timestamps read as a ${this.o.counterBits}-bit µs counter`,
-        ...(this.source?.notes ?? [])],
+        ...this.session.notes],
     };
   }
 
@@ -175,7 +173,7 @@ export class NrfSnifferDriver implements Sniffer {
     this.cancelIdle();
     this.queue?.end();
     if (was !== 'capturing') {
-      if (was === 'recovering' || was === 'failed') this.state = this.source ? 'idle' : 'closed';
+      if (was === 'recovering' || was === 'failed') this.state = this.session.isOpen ? 'idle' : 'closed';
       return;
     }
     this.state = 'idle';
@@ -200,10 +198,8 @@ export class NrfSnifferDriver implements Sniffer {
       this.queue?.end();
     }
     this.cancelIdle();
-    await this.dropSource();
+    await this.session.close();
     this.state = 'closed';
-    this.recorder?.close();
-    this.recorder = null;
   }
 
   /** Drift of the sniffer's crystal against the run clock as the clock map currently sees it. */
@@ -212,11 +208,7 @@ export class NrfSnifferDriver implements Sniffer {
   }
 
   takeTranscript(): string[] {
-    const out = this.transcript;
-    if (this.droppedTranscript > 0) out.unshift(`(${this.droppedTranscript} earlier transcript lines dropped: nobody took them)`);
-    this.transcript = [];
-    this.droppedTranscript = 0;
-    return out;
+    return this.session.takeTranscript();
   }
 
   // ---- the conversation ---------------------------------------------------------------------
@@ -234,7 +226,7 @@ export class NrfSnifferDriver implements Sniffer {
     await this.send(SnifferCommand.newline, step);
     await this.send(SnifferCommand.sleep, step);
     await this.send(SnifferCommand.echoOff, step);
-    await this.quiet(step);
+    await this.session.quiet(step);
     await this.send(SnifferCommand.channel(this.channel), step);
     const now = await this.ask(step);
     if (now !== this.channel) {
@@ -248,7 +240,7 @@ export class NrfSnifferDriver implements Sniffer {
 
   /** Sends `channel` and returns the number the firmware prints. */
   private async ask(step: string, probe = false): Promise<number> {
-    const dtr = this.source?.notes.length ? ' (DTR could not be asserted: see the transcript)' : '';
+    const dtr = this.session.notes.length ? ' (DTR could not be asserted: see the transcript)' : '';
     const reply = this.replies.expect((l) => NUMBER.test(l), this.o.replyTimeoutMs,
       () => new DeviceTimeoutError('sniffer', step, `answer to "channel" from ${this.o.port}${dtr}`, this.o.replyTimeoutMs));
     try {
@@ -260,51 +252,11 @@ export class NrfSnifferDriver implements Sniffer {
     return Number(NUMBER.exec(await reply.promise)![1]);
   }
 
-  private async send(line: string, step: string, probe = false): Promise<void> {
-    const source = this.source;
-    if (!source) throw new RigUnavailableError('sniffer', this.o.port, `${step}: the port is not open`);
-    this.record(probe ? { t: this.o.clock.now(), dir: 'tx', line, probe: true } : { t: this.o.clock.now(), dir: 'tx', line });
-    await withDeadline(source.write(line), this.o.replyTimeoutMs, this.timers,
-      () => new DeviceTimeoutError('sniffer', step, `write of "${line}" to ${this.o.port} to drain`, this.o.replyTimeoutMs));
-  }
-
-  /** Waits until the device has been silent for quietMs (at most replyTimeoutMs). */
-  private async quiet(step: string): Promise<void> {
-    const from = this.timers.now();
-    for (;;) {
-      const now = this.timers.now();
-      const silent = now - Math.max(this.lastRx, from);
-      if (silent >= this.o.quietMs) return;
-      if (now - from > this.o.replyTimeoutMs) {
-        throw new DeviceTimeoutError('sniffer', step, `pause of ${this.o.quietMs} ms in the output of ${this.o.port} (it keeps talking)`, this.o.replyTimeoutMs);
-      }
-      await this.timers.sleep(this.o.quietMs - silent);
-    }
+  private send(line: string, step: string, probe = false): Promise<void> {
+    return this.session.write(line, step, probe);
   }
 
   // ---- what comes in ------------------------------------------------------------------------
-
-  private handle(gen: number, e: SourceEvent): void {
-    if (gen !== this.gen) return; // a source we already left
-    this.lastRx = this.timers.now();
-    switch (e.kind) {
-      case 'nul':
-        this.stats.nulBytes += e.count;
-        this.record({ t: e.atMs, dir: 'rx-nul', count: e.count });
-        return;
-      case 'overlong':
-        this.stats.overlongLines++;
-        this.record({ t: e.atMs, dir: 'rx-overlong', line: e.head, maxLine: e.maxLine });
-        return;
-      case 'closed':
-        this.record({ t: e.atMs, dir: 'closed', line: e.reason, disconnected: e.disconnected });
-        this.lost(`port closed (${e.reason})`);
-        return;
-      case 'line':
-        this.record({ t: e.atMs, dir: 'rx', line: e.text });
-        this.onLine(e.text, e.atMs);
-    }
-  }
 
   private onLine(text: string, atMs: number): void {
     if (this.replies.offer(text)) return;
@@ -361,7 +313,7 @@ export class NrfSnifferDriver implements Sniffer {
   /** The port went away or the firmware stopped answering. */
   private lost(why: string): void {
     this.receiving = false;
-    void this.dropSource();
+    void this.session.drop();
     this.replies.failAll(new RigUnavailableError('sniffer', this.o.port, why));
     if (this.state === 'capturing') {
       const capture = this.capture;
@@ -383,10 +335,10 @@ export class NrfSnifferDriver implements Sniffer {
     let last: Error = new Error(why);
     let delay = this.o.reopen.firstDelayMs;
     const attempt = async (how: string): Promise<boolean> => {
-      await this.dropSource();
+      await this.session.drop();
       if (aborted()) return true;
       try {
-        await this.openSource();
+        await this.session.open();
         await this.startSequence(how);
         this.stats.recoveries++;
         this.note(`recovered by ${how}`);
@@ -404,7 +356,7 @@ export class NrfSnifferDriver implements Sniffer {
     }
     const pc = this.o.powerCycle;
     if (pc) {
-      await this.dropSource();
+      await this.session.drop();
       this.note(`power-cycling: ${pc.command}`);
       try {
         await runShell(pc.command, pc.timeoutMs ?? 30_000, this.timers);
@@ -417,7 +369,7 @@ export class NrfSnifferDriver implements Sniffer {
       }
     }
     if (aborted()) return;
-    await this.dropSource();
+    await this.session.drop();
     const tried = `re-opened ${this.o.reopen.attempts} time(s)` +
       (pc ? ' and power-cycled' : ' (no power.cycle command in the rig file to try next)');
     throw new RigUnavailableError('sniffer', this.o.port, `${why}; ${tried}; last error: ${last.message}`);
@@ -431,42 +383,12 @@ export class NrfSnifferDriver implements Sniffer {
     }
   }
 
-  private async openSource(): Promise<void> {
-    if (this.o.recordTo && !this.recorder) {
-      this.recorder = new TranscriptRecorder(this.o.recordTo, { driver: 'nrf-sniffer', location: this.o.port, started: new Date().toISOString() });
-    }
-    const gen = ++this.gen;
-    let timedOut = false;
-    const opening = this.opener((e) => this.handle(gen, e));
-    opening.then((s) => { if (timedOut) void s.close(); }, () => {});
-    try {
-      this.source = await withDeadline(opening, this.o.replyTimeoutMs, this.timers, () => {
-        timedOut = true;
-        return new DeviceTimeoutError('sniffer', 'open', `open of ${this.o.port}`, this.o.replyTimeoutMs);
-      });
-    } catch (e) {
-      const reason = explainOpenError(e as Error);
-      this.record({ t: this.o.clock.now(), dir: 'open-failed', line: reason });
-      throw new RigUnavailableError('sniffer', this.o.port, reason);
-    }
-    this.lastRx = this.timers.now();
-    this.record({ t: this.o.clock.now(), dir: 'open', line: this.o.port });
-    for (const n of this.source.notes) this.note(n);
-  }
-
-  private async dropSource(): Promise<void> {
-    const s = this.source;
-    this.source = null;
-    this.gen++;
-    if (s) await s.close();
-  }
-
   private armIdle(): void {
     this.cancelIdle();
     if (this.o.idleProbeMs <= 0) return;
     const check = () => {
       if (this.state !== 'capturing') return;
-      const quietFor = this.timers.now() - this.lastRx;
+      const quietFor = this.timers.now() - this.session.lastRx;
       if (quietFor < this.o.idleProbeMs || this.probing) {
         this.cancelIdle = this.timers.setTimer(Math.max(1, this.o.idleProbeMs - quietFor), check);
         return;
@@ -481,13 +403,7 @@ export class NrfSnifferDriver implements Sniffer {
   }
 
   private note(line: string): void {
-    this.record({ t: this.o.clock.now(), dir: 'note', line });
-  }
-
-  private record(e: TranscriptEntry): void {
-    this.recorder?.write(e);
-    if (this.transcript.length >= MAX_PENDING_TRANSCRIPT) { this.transcript.shift(); this.droppedTranscript++; }
-    this.transcript.push(formatEntry(e));
+    this.session.note(line);
   }
 }
 

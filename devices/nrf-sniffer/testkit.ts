@@ -5,9 +5,12 @@ import type { RadioFrame } from '../../harness/rig/roles.ts';
 import { VirtualAir, type AirFrame, type Radio } from '../../harness/sim/air.ts';
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
 import { encodeMacFrame, MacAddrMode, MacFrameType } from '../../harness/zigbee/ieee802154.ts';
+import { closeDevices, within } from '../cli-testkit.ts';
 import { openPtyPair, type PtyPair } from '../pty.ts';
 import { NrfSnifferDriver, type NrfSnifferOptions } from './driver.ts';
 import { NrfSnifferEmulator, type SnifferEmulatorOptions } from './emulator.ts';
+
+export { within };
 
 export interface Bench {
   pair: PtyPair;
@@ -46,12 +49,7 @@ export async function makeBench(opts: {
 
 /** afterEach: closes every driver, emulator and socat this file started. */
 export async function closeBenches(): Promise<void> {
-  const all = live.splice(0);
-  await Promise.all(all.map(async ({ pair, emu, driver }) => {
-    await within(5000, driver.close(), 'driver.close()').catch(() => {});
-    await emu.close();
-    await pair.close();
-  }));
+  await closeDevices(live.splice(0));
 }
 
 /**
@@ -73,14 +71,6 @@ export async function replug(b: Bench, emulator: Partial<Omit<SnifferEmulatorOpt
       fs.rmSync(b.pair.a, { force: true });
     },
   };
-}
-
-/** `p`, or a rejection after `ms` of real time saying what never happened. */
-export function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`test deadline: ${what} not within ${ms} ms`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e); });
-  });
 }
 
 /** The next `n` frames from the driver, with a deadline. */

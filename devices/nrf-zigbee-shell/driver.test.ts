@@ -16,6 +16,7 @@ import {
 import { openRig } from '../../harness/rig/registry.ts';
 import { rigSchema } from '../../harness/rig/schema.ts';
 import { ShellCommandError, ShellPortClosedError, ShellUnsupportedError } from './driver.ts';
+import { expectMuteOpenTimesOut, expectPortClosedMidCommand } from '../cli-testkit.ts';
 import { closeShellBenches, makeJoinerBench, makeTcBench, timed, track, within } from './testkit.ts';
 
 warnIfSocatMissing();
@@ -188,21 +189,12 @@ describe.skipIf(!socatAvailable)(`nRF Zigbee shell driver faults (${socatAvailab
 
   it('a mute firmware fails open() with a deadline', async () => {
     const b = await makeJoinerBench({ emulator: { eui64: DUT_EUI }, driver: { replyTimeoutMs: 300 } });
-    b.emu.setMute(true);
-    const t = await timed(b.driver.open());
-    expect(t.error).toBeInstanceOf(DeviceTimeoutError);
-    expect(t.error).toMatchObject({ role: 'dut', step: 'open', deadlineMs: 300 });
-    expect(t.ms).toBeLessThan(1500);
+    await expectMuteOpenTimesOut(b, 'dut', 300);
   });
 
   it('a port that closes mid-command fails that command at once with ShellPortClosedError', async () => {
     const b = await makeTcBench({ emulator: { eui64: TC_EUI }, driver: { replyTimeoutMs: 3000 } });
     b.emu.closeOn('bdb start');
-    const t = await timed(within(5000, b.driver.form({ channel: CHANNEL, panId: PAN_ID }), 'form()'));
-    expect(t.error).toBeInstanceOf(ShellPortClosedError);
-    expect(t.error).toBeInstanceOf(RigUnavailableError);
-    expect(t.error).toMatchObject({ role: 'tc', step: 'form', command: 'bdb start' });
-    expect(t.ms).toBeLessThan(2500);
-    await expect(b.driver.permitJoin(180)).rejects.toThrow(/port is not open/);
+    await expectPortClosedMidCommand(b.driver.form({ channel: CHANNEL, panId: PAN_ID }), 'form()', ShellPortClosedError, { role: 'tc', step: 'form', command: 'bdb start' }, () => b.driver.permitJoin(180));
   });
 });

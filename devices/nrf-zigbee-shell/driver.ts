@@ -1,7 +1,8 @@
 // The nRF Connect SDK Zigbee shell (radios.md §2) as the rig's Trust Center or DUT. It types shell
 // commands over a serial line (or a recorded transcript), one at a time, each with a deadline,
 // and reads the reply up to `Done` or `Error: …`. Transport, transcript and waits are the nRF
-// sniffer driver's (same Zephyr shell on the same dongle family).
+// sniffer driver's (same Zephyr shell on the same dongle family); the session plumbing (open,
+// transcript, one command at a time) is ../serial-session.ts.
 //
 // What the shell can and cannot do decides the capabilities, declared honestly:
 // - TC (`bdb role zc`): install codes (`bdb ic add`, `bdb ic policy`), the Zigbee 3.0 TC link key
@@ -25,10 +26,8 @@ import {
 } from '../../harness/rig/roles.ts';
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
 import { parseEui64, type Eui64 } from '../../harness/zigbee/codec.ts';
-import { explainOpenError } from '../nrf-sniffer/host.ts';
-import { formatEntry, TranscriptRecorder, type TranscriptEntry } from '../nrf-sniffer/transcript.ts';
-import { serialOpener, type LineSource, type SourceEvent, type SourceOpener } from '../nrf-sniffer/transport.ts';
-import { withDeadline } from '../nrf-sniffer/waits.ts';
+import type { SourceOpener } from '../nrf-sniffer/transport.ts';
+import { commandLine, type CommandQueue, type SerialSession } from '../serial-session.ts';
 import {
   classifyLine, parseEui64Reply, parseIcList, parseShortReply, ShellCommand, type ShellRole,
 } from './protocol.ts';
@@ -108,33 +107,15 @@ export interface ShellStats {
   timeouts: number;
 }
 
-interface Pending {
-  command: string;
-  step: string;
-  lines: string[];
-  echoSeen: boolean;
-  resolve(lines: string[]): void;
-  reject(e: Error): void;
-}
-
-const MAX_PENDING_TRANSCRIPT = 200_000;
-
 /** The command engine shared by both roles: one command at a time, each with a deadline. */
 export abstract class NrfZigbeeShellDriver {
   abstract readonly role: 'tc' | 'dut';
   readonly stats: ShellStats = { commands: 0, garbageLines: 0, overlongLines: 0, nulBytes: 0, logLines: 0, strayLines: 0, timeouts: 0 };
   protected readonly o: Required<Omit<NrfZigbeeShellOptions, 'recordTo' | 'source'>> & Pick<NrfZigbeeShellOptions, 'recordTo'>;
   protected readonly timers: Clock;
-  private readonly opener: SourceOpener;
-  private source: LineSource | null = null;
-  private gen = 0;
-  private pending: Pending | null = null;
-  private chain: Promise<unknown> = Promise.resolve();
-  private lastRx = 0;
-  private desynced = false;
+  private readonly session: SerialSession;
+  private readonly commands: CommandQueue;
   private recentTx: string[] = [];
-  private transcript: string[] = [];
-  private recorder: TranscriptRecorder | null = null;
   private euiValue: Eui64 | undefined;
   private firmware: string | undefined;
 
@@ -146,7 +127,17 @@ export abstract class NrfZigbeeShellDriver {
       maxLine: opts.maxLine ?? 512, recordTo: opts.recordTo,
     };
     this.timers = this.o.timers;
-    this.opener = opts.source ?? serialOpener({ path: opts.port, baudRate: this.o.baudRate, clock: opts.clock, maxLine: this.o.maxLine });
+    const cl = commandLine({
+      ...this.o, role: () => this.role, driver: DRIVER_NAME, stats: this.stats, source: opts.source,
+      onLine: (text) => this.onLine(text),
+      send: (command, step) => this.write(command, step),
+      // An abandoned command may still answer: let that pass before asking anything new.
+      resync: (step) => this.session.quiet(step),
+      awaited: (command) => `"Done" or "Error:" after "${command}"`,
+      portClosed: (p, reason) => new ShellPortClosedError(this.role, this.o.port, p.step, p.command, reason),
+    });
+    this.session = cl.session;
+    this.commands = cl.commands;
   }
 
   abstract readonly capabilities: ReadonlySet<Capability>;
@@ -162,12 +153,12 @@ export abstract class NrfZigbeeShellDriver {
    * parser copes with both anyway), waits for the output to settle, reads the EUI-64.
    */
   async open(): Promise<void> {
-    if (this.source) return;
-    await this.openSource();
+    if (this.session.isOpen) return;
+    await this.session.open();
     await this.write(ShellCommand.newline, 'open');
     await this.write(ShellCommand.echoOff, 'open');
     await this.write(ShellCommand.colorsOff, 'open');
-    await this.quiet('open');
+    await this.session.quiet('open');
     this.euiValue = parseEui64Reply(await this.run(ShellCommand.eui64, 'open'));
     await this.afterOpen();
   }
@@ -187,21 +178,17 @@ export abstract class NrfZigbeeShellDriver {
     }
     return {
       driver: DRIVER_NAME, location: this.o.port, firmware: this.firmware, eui64: this.eui64,
-      notes: [`plays ${this.role}`, ...(this.source?.notes ?? [])],
+      notes: [`plays ${this.role}`, ...this.session.notes],
     };
   }
 
   async close(): Promise<void> {
-    this.fail(new RigUnavailableError(this.role, this.o.port, 'closed by the harness'));
-    await this.dropSource();
-    this.recorder?.close();
-    this.recorder = null;
+    this.commands.fail(new RigUnavailableError(this.role, this.o.port, 'closed by the harness'));
+    await this.session.close();
   }
 
   takeTranscript(): string[] {
-    const out = this.transcript;
-    this.transcript = [];
-    return out;
+    return this.session.takeTranscript();
   }
 
   // ---- the conversation ---------------------------------------------------------------------
@@ -212,9 +199,7 @@ export abstract class NrfZigbeeShellDriver {
    * after `timeoutMs`, ShellPortClosedError when the port goes away. Commands queue up.
    */
   protected run(command: string, step: string, timeoutMs = this.o.replyTimeoutMs): Promise<string[]> {
-    const job = this.chain.then(() => this.exec(command, step, timeoutMs));
-    this.chain = job.catch(() => {});
-    return job;
+    return this.commands.run(command, step, timeoutMs);
   }
 
   /** run(), but an `Error:` whose text matches `tolerate` is noted and returns null. */
@@ -230,54 +215,12 @@ export abstract class NrfZigbeeShellDriver {
     }
   }
 
-  private async exec(command: string, step: string, ms: number): Promise<string[]> {
-    if (!this.source) throw new RigUnavailableError(this.role, this.o.port, `${step}: the port is not open (call open() first)`);
-    if (this.desynced) {
-      // An abandoned command may still answer: let that pass before asking anything new.
-      await this.quiet(step);
-      this.desynced = false;
-    }
-    this.stats.commands++;
-    const reply = new Promise<string[]>((resolve, reject) => {
-      this.pending = { command, step, lines: [], echoSeen: false, resolve, reject };
-    });
-    reply.catch(() => {});
-    const settle = () => { this.pending = null; };
-    try {
-      await this.write(command, step);
-      return await withDeadline(reply, ms, this.timers, () => {
-        this.stats.timeouts++;
-        this.desynced = true;
-        return new DeviceTimeoutError(this.role, step, `"Done" or "Error:" after "${command}" from ${this.o.port}`, ms);
-      });
-    } finally {
-      settle();
-    }
-  }
 
+  /** Remembers what was typed: its echo may come back even after `shell echo off`. */
   private async write(line: string, step: string): Promise<void> {
-    const source = this.source;
-    if (!source) throw new RigUnavailableError(this.role, this.o.port, `${step}: the port is not open`);
-    this.record({ t: this.o.clock.now(), dir: 'tx', line });
     this.recentTx.push(line);
     if (this.recentTx.length > 8) this.recentTx.shift();
-    await withDeadline(source.write(line), this.o.replyTimeoutMs, this.timers,
-      () => new DeviceTimeoutError(this.role, step, `write of "${line}" to ${this.o.port} to drain`, this.o.replyTimeoutMs));
-  }
-
-  /** Waits until the device has been silent for quietMs (at most replyTimeoutMs). */
-  private async quiet(step: string): Promise<void> {
-    const from = this.timers.now();
-    this.lastRx = Math.max(this.lastRx, from);
-    for (;;) {
-      const now = this.timers.now();
-      const silent = now - this.lastRx;
-      if (silent >= this.o.quietMs) return;
-      if (now - from > this.o.replyTimeoutMs) {
-        throw new DeviceTimeoutError(this.role, step, `pause of ${this.o.quietMs} ms in the output of ${this.o.port} (it keeps talking)`, this.o.replyTimeoutMs);
-      }
-      await this.timers.sleep(this.o.quietMs - silent);
-    }
+    await this.session.write(line, step);
   }
 
   /**
@@ -312,38 +255,9 @@ export abstract class NrfZigbeeShellDriver {
 
   // ---- what comes in ------------------------------------------------------------------------
 
-  private handle(gen: number, e: SourceEvent): void {
-    if (gen !== this.gen) return;
-    this.lastRx = this.timers.now();
-    switch (e.kind) {
-      case 'nul':
-        this.stats.nulBytes += e.count;
-        this.record({ t: e.atMs, dir: 'rx-nul', count: e.count });
-        return;
-      case 'overlong':
-        this.stats.overlongLines++;
-        this.record({ t: e.atMs, dir: 'rx-overlong', line: e.head, maxLine: e.maxLine });
-        return;
-      case 'closed': {
-        this.record({ t: e.atMs, dir: 'closed', line: e.reason, disconnected: e.disconnected });
-        const p = this.pending;
-        const err = p
-          ? new ShellPortClosedError(this.role, this.o.port, p.step, p.command, e.reason)
-          : new RigUnavailableError(this.role, this.o.port, `port closed (${e.reason})`);
-        this.source = null;
-        this.gen++;
-        this.fail(err);
-        return;
-      }
-      case 'line':
-        this.record({ t: e.atMs, dir: 'rx', line: e.text });
-        this.onLine(e.text);
-    }
-  }
-
   private onLine(raw: string): void {
     const l = classifyLine(raw);
-    const p = this.pending;
+    const p = this.commands.pending;
     switch (l.kind) {
       case 'blank': return;
       case 'log':
@@ -367,59 +281,16 @@ export abstract class NrfZigbeeShellDriver {
           this.note(`noise before "${l.kind === 'done' ? 'Done' : 'Error:'}" ignored`);
         }
         if (!p) { this.stats.strayLines++; this.note(`"${cleanKind(l)}" with no command waiting (late answer of an abandoned command?)`); return; }
-        this.pending = null;
-        if (l.kind === 'done') p.resolve(p.lines);
-        else p.reject(new ShellCommandError(this.role, p.step, p.command, l.text, l.kind === 'error' ? 'error' : 'shell'));
+        if (l.kind === 'done') this.commands.complete();
+        else this.commands.fail(new ShellCommandError(this.role, p.step, p.command, l.text, l.kind === 'error' ? 'error' : 'shell'));
     }
   }
 
   /** Log lines the roles care about (the default signal handler's commissioning outcome). */
   protected onLog(_module: string, _text: string): void {}
 
-  private fail(e: Error): void {
-    const p = this.pending;
-    this.pending = null;
-    p?.reject(e);
-  }
-
-  private async openSource(): Promise<void> {
-    if (this.o.recordTo && !this.recorder) {
-      this.recorder = new TranscriptRecorder(this.o.recordTo, { driver: DRIVER_NAME, location: this.o.port, started: new Date().toISOString() });
-    }
-    const gen = ++this.gen;
-    let timedOut = false;
-    const opening = this.opener((e) => this.handle(gen, e));
-    opening.then((s) => { if (timedOut) void s.close(); }, () => {});
-    try {
-      this.source = await withDeadline(opening, this.o.replyTimeoutMs, this.timers, () => {
-        timedOut = true;
-        return new DeviceTimeoutError(this.role, 'open', `open of ${this.o.port}`, this.o.replyTimeoutMs);
-      });
-    } catch (e) {
-      const reason = explainOpenError(e as Error);
-      this.record({ t: this.o.clock.now(), dir: 'open-failed', line: reason });
-      throw new RigUnavailableError(this.role, this.o.port, reason);
-    }
-    this.lastRx = this.timers.now();
-    this.record({ t: this.o.clock.now(), dir: 'open', line: this.o.port });
-    for (const n of this.source.notes) this.note(n);
-  }
-
-  private async dropSource(): Promise<void> {
-    const s = this.source;
-    this.source = null;
-    this.gen++;
-    if (s) await s.close();
-  }
-
   protected note(line: string): void {
-    this.record({ t: this.o.clock.now(), dir: 'note', line });
-  }
-
-  private record(e: TranscriptEntry): void {
-    this.recorder?.write(e);
-    if (this.transcript.length >= MAX_PENDING_TRANSCRIPT) this.transcript.shift();
-    this.transcript.push(formatEntry(e));
+    this.session.note(line);
   }
 }
 
