@@ -113,16 +113,16 @@ describe('sehil run on the simulated rig', () => {
       const leaf = (title: string) => page.getByTestId('tree-leaf').filter({ has: page.getByTestId('tree-leaf-title').getByText(title, { exact: true }) });
       // Allure groups the tree by the suite label: open each group.
       for (const suite of new Set(run.cases.map((c) => c.suite))) await page.getByText(suite, { exact: true }).first().click();
-      for (const c of run.cases) await leaf(`${c.id} ${c.title}`).getByTestId(`tree-leaf-status-${c.state}`).waitFor({ timeout: 40_000 });
+      for (const c of run.cases) await leaf(`${c.id} ${c.title}`).getByTestId(`tree-leaf-status-${c.state}`).waitFor({ timeout: 120_000 });
       expect(await page.getByTestId('tree-leaf').count()).toBe(run.cases.length);
       await leaf(`IC-01 ${run.cases.find((c) => c.id === 'IC-01')!.title}`).click();
-      await page.getByText('IC-01.pcapng', { exact: true }).waitFor({ timeout: 20_000 });
+      await page.getByText('IC-01.pcapng', { exact: true }).waitFor({ timeout: 60_000 });
       expect(await page.locator('body').innerText()).toContain('IC-01.pcapng.zigbee_pc_keys');
       expect(watch.external, 'requests that left the machine').toEqual([]);
     } finally {
       await browser.close();
     }
-  }, 90_000);
+  }, 300_000);
   if (!chromiumAvailable) it.skip(chromiumSkipReason, () => {});
 
   it('--json prints one JSON document on stdout and nothing else', () => {
