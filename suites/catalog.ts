@@ -168,12 +168,17 @@ function cbkeCases(n: 1 | 2): CatalogCase[] {
   const suite = `cbke-v${n}`;
   const cap = `cbke-v${n}` as const;
   const len = n === 1 ? 48 : 74;
-  const id = (k: number) => `CB${n}-0${k}`;
+  const id = (k: number) => `CB${n}-${String(k).padStart(2, '0')}`;
   const TC_FAULTS = [
     { role: 'tc' as const, profile: 'cbke-bad-mac' },
     { role: 'tc' as const, profile: 'cbke-unknown-issuer-cert' },
     { role: 'tc' as const, profile: 'cbke-slow' },
+    { role: 'tc' as const, profile: 'cbke-subject-mismatch-cert' },
+    { role: 'tc' as const, profile: 'cbke-corrupted-cert' },
+    { role: 'tc' as const, profile: 'cbke-out-of-sequence' },
+    ...(n === 2 ? [{ role: 'tc' as const, profile: 'cbke-bad-key-usage-cert' }] : []),
   ];
+  const KE_STATUS = { ref: 'protocol.md §6.2 (Terminate status codes; EMBER validation → status: subject ≠ TC EUI → BAD_MESSAGE, usage lacks 0x08 → INVALID_CERTIFICATE, out-of-sequence / wrong-length message → BAD_MESSAGE); crypto.md §4.7' };
   return [
     {
       id: id(1), suite,
@@ -224,6 +229,41 @@ function cbkeCases(n: 1 | 2): CatalogCase[] {
       spec: [ST_GUIDE, SE_KE],
       catches: [],
     },
+    {
+      id: id(8), suite,
+      title: `a TC certificate whose subject is not the TC's EUI-64 is answered with Terminate BAD_MESSAGE, and the DUT keeps no CBKE key (suite ${n})`,
+      roles: ['tc', 'dut', 'sniffer'], needs: { dut: [cap, 'rejoin-tc'], tc: [cap] },
+      spec: [SE_KE, KE_STATUS, { ref: 'crypto.md §4.7 ("verify that the certificate subject equals the partner\'s EUI-64")' }], simOnly: true,
+      catches: [{ role: 'dut', profile: 'accepts-subject-mismatch' }],
+    },
+    {
+      id: id(9), suite,
+      title: `a TC certificate whose public-key reconstruction data is not a curve point is answered with Terminate INVALID_CERTIFICATE (or BAD_MESSAGE) (suite ${n})`,
+      roles: ['tc', 'dut', 'sniffer'], needs: { dut: [cap], tc: [cap] },
+      spec: [SE_CBKE, KE_STATUS, { ref: 'crypto.md §4.1 (point decompression), §4.3 (ECQV: P_U = decompress(reconstruction data)); status for an off-curve point not pinned by a public source' }], simOnly: true,
+      catches: [],
+    },
+    {
+      id: id(10), suite,
+      title: `an Ephemeral Data Response from the TC ahead of its Initiate Response is answered with Terminate BAD_MESSAGE (suite ${n})`,
+      roles: ['tc', 'dut', 'sniffer'], needs: { dut: [cap], tc: [cap] },
+      spec: [SE_KE, KE_STATUS], simOnly: true,
+      catches: [{ role: 'dut', profile: 'ignores-out-of-sequence' }],
+    },
+    {
+      id: id(11), suite,
+      title: `Key Establishment runs with NWK security only: every KE command is NWK-secured without APS security, and the DUT answers the TC's NWK-only commands (suite ${n})`,
+      roles: ['tc', 'dut', 'sniffer'], needs: { dut: [cap], tc: [cap] },
+      spec: [SE_KE, { ref: 'protocol.md §6.2 (KE commands unicast with APS ack, without APS encryption; NWK-encrypted), §7.1 (0x0800 absent from the SE APS-encryption list: NWK-only)' }],
+      catches: [],
+    },
+    ...(n === 2 ? [{
+      id: id(12), suite,
+      title: 'a suite-2 TC certificate whose KeyUsage lacks key agreement (0x80, signature only) is answered with Terminate INVALID_CERTIFICATE',
+      roles: ['tc', 'dut', 'sniffer'], needs: { dut: [cap], tc: [cap] },
+      spec: [SE_KE, KE_STATUS, { ref: 'crypto.md §4.2 (suite-2 KeyUsage @36: 0x08 key agreement, 0x80 signature), §4.7 (INVALID_CERTIFICATE: type, curve, hash or KeyUsage invalid)' }], simOnly: true,
+      catches: [],
+    } satisfies CatalogCase] : []),
   ];
 }
 

@@ -137,9 +137,30 @@ async function tcRejoin(ctx: ConformanceContext): Promise<{ tk: DissectedFrame; 
 
 const isCbkeLabel = (label: string | undefined) => label !== undefined && /^tc-cbke(~|$)/.test(label);
 
-/** Declares CB<n>-01 … CB<n>-07. */
+/**
+ * After the TC's frame `after`: the DUT's Terminate Key Establishment, with one of `statuses`, and
+ * no Ephemeral Data Request from the DUT after the TC's faulty message. Returns the status sent.
+ */
+async function dutTerminates(ctx: ConformanceContext, r: JoinResult, after: DissectedFrame, statuses: readonly KeStatus[], what: string): Promise<number> {
+  const { air, step } = ctx;
+  const term = await step('the DUT sends Terminate Key Establishment', () =>
+    air.expect('Terminate Key Establishment from the DUT', isKe(KE.TERMINATE_KEY_ESTABLISHMENT, C2S), { withinMs: 60_000, from: after.index })
+      .catch((e: Error) => { throw new Error(`${e.message}\n  (${explain(r.keyEstablishment)})`); }));
+  const c = ke(term);
+  const status = c.type === 'terminateKeyEstablishment' ? c.status : -1;
+  await step(`with status ${statuses.map((x) => `${keStatusName(x)} (0x${x.toString(16).padStart(2, '0')})`).join(' or ')}`, () => {
+    expect(statuses as readonly number[], `frame ${term.index}: Terminate status 0x${status.toString(16)} (${keStatusName(status)}) after ${what}`).toContain(status);
+  });
+  await step(`and goes no further (no Ephemeral Data Request after ${what})`, () => {
+    const eph = air.frames.slice(after.index).find(isKe(KE.EPHEMERAL_DATA, C2S));
+    expect(eph && `#${eph.index} ${eph.summary}`, `the DUT continued CBKE after ${what}`).toBeUndefined();
+  });
+  return status;
+}
+
+/** Declares CB<n>-01 … CB<n>-11 (and CB2-12). */
 export function defineCbkeCases(n: CbkeSuite): void {
-  const id = (k: number) => `CB${n}-0${k}`;
+  const id = (k: number) => `CB${n}-${String(k).padStart(2, '0')}`;
 
   conformance(id(1), async (ctx) => {
     const { air, step } = ctx;
@@ -291,4 +312,98 @@ export function defineCbkeCases(n: CbkeSuite): void {
     });
     expect(res.ok, explain(res)).toBe(true);
   });
+
+  conformance(id(8), async (ctx) => {
+    const { air, step } = ctx;
+    await formSe(ctx, [n], 'cbke-subject-mismatch-cert');
+    const from = air.mark();
+    const r = await seJoin(ctx, 'on-join');
+    const rsp = await step('the TC answers with a certificate (from the trusted CA) whose subject is not the TC\'s EUI-64', () =>
+      air.expect('Initiate Key Establishment Response (TC → DUT)', isKe(KE.INITIATE_KEY_ESTABLISHMENT, S2C), { withinMs: EXCHANGE_MS, from }));
+    await step('the certificate\'s subject is indeed not the sender\'s EUI-64', () => {
+      const c = ke(rsp);
+      if (c.type !== 'initiateKeyEstablishment') throw new Error('unreachable');
+      const subject = bytesToHex(c.identity.subarray(SUBJECT_AT[n], SUBJECT_AT[n] + 8));
+      expect(subject, `frame ${rsp.index}: the TC profile did not present a mismatched subject`).not.toBe(bytesToHex(hexToBytes(ctx.rig.tc.eui64)));
+    });
+    await dutTerminates(ctx, r, rsp, [KeStatus.BAD_MESSAGE], 'a TC certificate for another device');
+    const { tk, label, rejoined } = await tcRejoin(ctx);
+    await step('the DUT kept no CBKE key: it takes the network key under its install-code key again', () => {
+      expect(isCbkeLabel(label), `frame ${tk.index}: the TC used a CBKE key after the DUT refused its certificate`).toBe(false);
+      expect(rejoined.joined, `DUT did not rejoin under its install-code key: ${rejoined.reason}`).toBe(true);
+    });
+  });
+
+  conformance(id(9), async (ctx) => {
+    const { air, step } = ctx;
+    await formSe(ctx, [n], 'cbke-corrupted-cert');
+    const from = air.mark();
+    const r = await seJoin(ctx, 'on-join');
+    const rsp = await step('the TC answers with a certificate whose public-key reconstruction data is not a curve point', () =>
+      air.expect('Initiate Key Establishment Response (TC → DUT)', isKe(KE.INITIATE_KEY_ESTABLISHMENT, S2C), { withinMs: EXCHANGE_MS, from }));
+    const status = await dutTerminates(ctx, r, rsp, [KeStatus.INVALID_CERTIFICATE, KeStatus.BAD_MESSAGE], 'a certificate with an invalid reconstruction point');
+    await step(`(the DUT chose ${keStatusName(status)}; INVALID_CERTIFICATE is the kit's reading, the status for an off-curve point is not pinned by a public source)`, () => {});
+  });
+
+  conformance(id(10), async (ctx) => {
+    const { air, step } = ctx;
+    await formSe(ctx, [n], 'cbke-out-of-sequence');
+    const from = air.mark();
+    const r = await seJoin(ctx, 'on-join');
+    await step('the DUT sends its Initiate Key Establishment Request', () =>
+      air.expect('Initiate Key Establishment Request (DUT → TC)', isKe(KE.INITIATE_KEY_ESTABLISHMENT, C2S), { withinMs: EXCHANGE_MS, from }));
+    const stray = await step('the TC sends an Ephemeral Data Response before its Initiate Key Establishment Response', () =>
+      air.expect('Ephemeral Data Response (TC → DUT)', isKe(KE.EPHEMERAL_DATA, S2C), { withinMs: EXCHANGE_MS, from }));
+    await step('(no Initiate Response came before it)', () => {
+      const early = air.frames.slice(from, stray.index - 1).find(isKe(KE.INITIATE_KEY_ESTABLISHMENT, S2C));
+      expect(early && `#${early.index}`, 'the TC profile sent its Initiate Response first').toBeUndefined();
+    });
+    await dutTerminates(ctx, r, stray, [KeStatus.BAD_MESSAGE], 'an out-of-sequence Ephemeral Data Response');
+    await step('the exchange did not complete (no Confirm Key Data Request)', () => {
+      const confirm = air.frames.slice(from).find(isKe(KE.CONFIRM_KEY_DATA, C2S));
+      expect(confirm && `#${confirm.index}`, 'the DUT completed CBKE with a partner that broke the sequence').toBeUndefined();
+    });
+    expect(r.keyEstablishment?.ok ?? false, explain(r.keyEstablishment)).toBe(false);
+  });
+
+  conformance(id(11), async (ctx) => {
+    const { air, step } = ctx;
+    await formSe(ctx, [n]);
+    const from = air.mark();
+    const r = await seJoin(ctx, 'on-join');
+    const frames = await step('the whole exchange is on the air, in order', () =>
+      air.expectSequence(EXCHANGE, { withinMs: EXCHANGE_MS, from }).catch((e: Error) => {
+        throw new Error(`${e.message}\n  (${explain(r.keyEstablishment)})`);
+      }));
+    const layers = (f: DissectedFrame) => `#${f.index} ${f.summary} [NWK ${f.nwk?.header.security ? 'secured' : 'clear'}, APS ${f.aps?.header.security ? 'secured' : 'clear'}]`;
+    await step('every KE command of the exchange is NWK-secured (network key) and carries no APS security', () => {
+      const wrong = frames.filter((f) => !f.nwk?.header.security || f.aps?.header.security
+        || !f.security.some((x) => x.layer === 'nwk' && x.ok) || f.security.some((x) => x.layer === 'aps'));
+      expect(wrong.map(layers), 'KE 0x0800 is NWK-only: absent from the SE APS-encryption list').toEqual([]);
+    });
+    await step('the DUT answered each NWK-only TC command (Initiate and Ephemeral Data Responses) with its next request', () => {
+      for (const i of [1, 3]) {
+        expect(frames[i].aps?.header.security, `frame ${frames[i].index}: the TC's ${EXCHANGE[i].awaited} is APS-secured`).toBe(false);
+        expect(frames[i + 1].index, `the DUT's ${EXCHANGE[i + 1].awaited} follows frame ${frames[i].index}`).toBeGreaterThan(frames[i].index);
+      }
+    });
+    expect(r.keyEstablishment?.ok, explain(r.keyEstablishment)).toBe(true);
+  });
+
+  if (n === 2) {
+    conformance(id(12), async (ctx) => {
+      const { air, step } = ctx;
+      await formSe(ctx, [n], 'cbke-bad-key-usage-cert');
+      const from = air.mark();
+      const r = await seJoin(ctx, 'on-join');
+      const rsp = await step('the TC answers with a certificate whose KeyUsage lacks key agreement (0x80, signature only)', () =>
+        air.expect('Initiate Key Establishment Response (TC → DUT)', isKe(KE.INITIATE_KEY_ESTABLISHMENT, S2C), { withinMs: EXCHANGE_MS, from }));
+      await step('the certificate\'s KeyUsage byte (offset 36) has no 0x08', () => {
+        const c = ke(rsp);
+        if (c.type !== 'initiateKeyEstablishment') throw new Error('unreachable');
+        expect(c.identity[V2_OFFSETS.keyUsage] & 0x08, `frame ${rsp.index}: KeyUsage 0x${c.identity[V2_OFFSETS.keyUsage].toString(16)}`).toBe(0);
+      });
+      await dutTerminates(ctx, r, rsp, [KeStatus.INVALID_CERTIFICATE], 'a certificate not for key agreement');
+    });
+  }
 }

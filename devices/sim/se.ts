@@ -95,6 +95,8 @@ export class SimSeTrustCenter {
   private host(suites: readonly CbkeSuite[]): SeTrustCenter {
     return hostSeTrustCenter(this.tc, {
       credentials: simCredentials(this.tc.eui64, suites), random: deterministicRandom('sehil-sim-tc-ke'), keepAlive: this.keepAlive ?? true,
+      // The TC profiles with a broken certificate (cbke-subject-mismatch-cert, …) have the sim CA issue it.
+      keyEstablishment: { issuingCa: (s) => simTestCa(s.id as CbkeSuite) },
     });
   }
 

@@ -26,6 +26,14 @@ export interface TcBehaviour {
     unknownIssuer: boolean;
     /** Seconds beyond its advertised generate time that the TC takes to answer. */
     extraDelayS: number;
+    /**
+     * Present a certificate from the trusted CA that is broken this way (null = a valid one):
+     * wrong-subject = subject ≠ the TC's EUI-64; corrupted-point = reconstruction data that is no
+     * curve point; bad-key-usage-signature = suite-2 KeyUsage 0x80 (no key agreement).
+     */
+    brokenCertificate: null | 'wrong-subject' | 'corrupted-point' | 'bad-key-usage-signature';
+    /** Send the Ephemeral Data Response before the Initiate Key Establishment Response. */
+    ephemeralBeforeInitiate: boolean;
   };
 }
 
@@ -37,6 +45,10 @@ export interface JoinerBehaviour {
   acceptProvisionalKeyAsTclk: boolean;
   /** Check the partner certificate's issuer against the trusted CA list. */
   checkIssuer: boolean;
+  /** Check that the TC certificate's subject is the TC's EUI-64. */
+  checkSubject: boolean;
+  /** Answer a KE response out of sequence with Terminate BAD_MESSAGE (false: drop it silently, go on). */
+  checkSequence: boolean;
   /** Send Terminate KE to a partner that timed out (SE C.3.1: must not). */
   terminateAfterTimeout: boolean;
   /** Start Trust Center Swap-Out after three failed Keep-Alive reads. */
@@ -65,13 +77,15 @@ export const COMPLIANT_TC: TcBehaviour = {
   transportKeySecurity: 'key-transport-key',
   maxPermitJoinS: 254,
   keepAlive: { baseMinutes: 10, jitterSeconds: 300 },
-  cbke: { suites: 0x0003, corruptMac: false, unknownIssuer: false, extraDelayS: 0 },
+  cbke: { suites: 0x0003, corruptMac: false, unknownIssuer: false, extraDelayS: 0, brokenCertificate: null, ephemeralBeforeInitiate: false },
 };
 
 export const COMPLIANT_JOINER: JoinerBehaviour = {
   tclkMode: 'strict',
   acceptProvisionalKeyAsTclk: false,
   checkIssuer: true,
+  checkSubject: true,
+  checkSequence: true,
   terminateAfterTimeout: false,
   tcso: true,
   resetFrameCounterOnReboot: false,
@@ -97,6 +111,18 @@ export const TC_PROFILES: readonly Profile<TcBehaviour>[] = [
   tc('cbke-bad-mac', 'The responder MACV must be HMAC-MMO(MacKey, 03 ‖ IDV ‖ IDU ‖ QEV ‖ QEU)', 'SE 1.x Annex C.4.2; crypto.md §4.6', { cbke: { ...COMPLIANT_TC.cbke, corruptMac: true } }),
   tc('cbke-unknown-issuer-cert', 'A certificate must be issued by a CA the partner trusts', 'SE 1.x Annex C.3.1 (UNKNOWN_ISSUER); crypto.md §4.7', { cbke: { ...COMPLIANT_TC.cbke, unknownIssuer: true } }),
   tc('cbke-slow', 'A KE partner answers within its advertised generate time (+ slack)', 'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.3; SE C.3.1', { cbke: { ...COMPLIANT_TC.cbke, extraDelayS: 30 } }),
+  tc('cbke-subject-mismatch-cert', 'The responder certificate\'s subject is the responder\'s own EUI-64 (the partner checks it: Terminate BAD_MESSAGE)',
+    'crypto.md §4.7 ("verify that the certificate subject equals the partner\'s EUI-64"); protocol.md §6.2 (EMBER: subject ≠ TC EUI → BAD_MESSAGE)',
+    { cbke: { ...COMPLIANT_TC.cbke, brokenCertificate: 'wrong-subject' } }),
+  tc('cbke-corrupted-cert', 'The certificate\'s public-key reconstruction data is a point of the suite\'s curve (else INVALID_CERTIFICATE)',
+    'crypto.md §4.2, §4.3 (ECQV: P_U = decompress(reconstruction data)), §4.7 (INVALID_CERTIFICATE); protocol.md §6.2',
+    { cbke: { ...COMPLIANT_TC.cbke, brokenCertificate: 'corrupted-point' } }),
+  tc('cbke-bad-key-usage-cert', 'A suite-2 CBKE certificate\'s KeyUsage has the key-agreement bit 0x08 (else INVALID_CERTIFICATE)',
+    'crypto.md §4.2 (KeyUsage @36), §4.7 (INVALID_CERTIFICATE: type, curve, hash or KeyUsage invalid); protocol.md §6.2 (EMBER usage lacks 0x08)',
+    { cbke: { ...COMPLIANT_TC.cbke, brokenCertificate: 'bad-key-usage-signature' } }),
+  tc('cbke-out-of-sequence', 'KE responses come in order: Initiate Response, then Ephemeral Data Response, then Confirm Key Data Response',
+    'protocol.md §6.2 (EMBER: bad/out-of-sequence message → BAD_MESSAGE); SE 1.x Annex C.3.1',
+    { cbke: { ...COMPLIANT_TC.cbke, ephemeralBeforeInitiate: true } }),
   tc('unencrypted-transport-key', 'The network key goes to a joiner APS-encrypted with its key-transport key', 'Zigbee 05-3474 §4.4.1.5; protocol.md §7.2 (Ember RECEIVED_KEY_IN_THE_CLEAR)', { transportKeySecurity: 'none' }),
   tc('long-permit-join', 'Permit join stays open only for a bounded time (≤ 254 s; 255 = forever is forbidden in R21+)', 'shared/sources/nescor-sep1x-security-whitepaper.txt (permit-join policy, line 547); Zigbee 05-3474 §2.4.3.3.7 (0xFF = no limit)', { maxPermitJoinS: 255 }),
 ];
@@ -107,6 +133,10 @@ export const JOINER_PROFILES: readonly Profile<JoinerBehaviour>[] = [
   joiner('accepts-provisional-key-as-tclk', 'A joiner must drop a TC link key identical to its provisional key and fail the exchange',
     'protocol.md §4.4 (ZBOSS apsme_secur.c "received link key identical to provisional link key")', { acceptProvisionalKeyAsTclk: true }),
   joiner('accepts-unknown-issuer', 'A KE partner must answer an unknown issuer with Terminate UNKNOWN_ISSUER', 'SE 1.x Annex C.3.1; crypto.md §4.7', { checkIssuer: false }),
+  joiner('accepts-subject-mismatch', 'A KE initiator checks that the TC certificate\'s subject is the TC\'s EUI-64 and answers a mismatch with Terminate BAD_MESSAGE',
+    'crypto.md §4.7 (verify subject = partner EUI-64); protocol.md §6.2 (EMBER "subject EUI ≠ TC EUI → BAD_MESSAGE")', { checkSubject: false }),
+  joiner('ignores-out-of-sequence', 'A KE message out of sequence is answered with Terminate BAD_MESSAGE, not dropped',
+    'protocol.md §6.2 (EMBER: bad/out-of-sequence/wrong-length message → BAD_MESSAGE)', { checkSequence: false }),
   joiner('terminates-after-timeout', 'No Terminate KE is sent to a partner that timed out', 'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.3 (SE C.3.1)', { terminateAfterTimeout: true }),
   joiner('no-tcso', 'After three failed Keep-Alive reads an SE device starts Trust Center Swap-Out', 'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.2; protocol.md §6.3', { tcso: false }),
   joiner('frame-counter-reuse', 'The outgoing NWK frame counter persists across resets', 'protocol.md §7.5 (TP_R21_BV-12)', { resetFrameCounterOnReboot: true }),

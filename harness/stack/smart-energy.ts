@@ -214,12 +214,16 @@ function liveTcCbke(tc: TrustCenter): Partial<TcBehaviour['cbke']> {
     get corruptMac() { return tc.behaviour.cbke.corruptMac; },
     get unknownIssuer() { return tc.behaviour.cbke.unknownIssuer; },
     get extraDelayS() { return tc.behaviour.cbke.extraDelayS; },
+    get brokenCertificate() { return tc.behaviour.cbke.brokenCertificate; },
+    get ephemeralBeforeInitiate() { return tc.behaviour.cbke.ephemeralBeforeInitiate; },
   };
 }
 
-function liveJoinerKe(joiner: Joiner): Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'terminateAfterTimeout' | 'cbkeSuites'>> {
+function liveJoinerKe(joiner: Joiner): Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'checkSubject' | 'checkSequence' | 'terminateAfterTimeout' | 'cbkeSuites'>> {
   return {
     get checkIssuer() { return joiner.behaviour.checkIssuer; },
+    get checkSubject() { return joiner.behaviour.checkSubject; },
+    get checkSequence() { return joiner.behaviour.checkSequence; },
     get terminateAfterTimeout() { return joiner.behaviour.terminateAfterTimeout; },
     get cbkeSuites() { return joiner.behaviour.cbkeSuites; },
   };

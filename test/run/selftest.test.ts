@@ -33,7 +33,8 @@ it('sehil selftest --json: every fault caught, exit 0', () => {
   const names = doc.profiles.map((p) => p.name);
   for (const n of ['legacy-global-key', 'legacy-no-key-update', 'keeps-key-after-leave', 'no-keepalive', 'cbke-bad-mac', 'cbke-unknown-issuer-cert',
     'cbke-slow', 'unencrypted-transport-key', 'long-permit-join', 'accepts-provisional-key-as-tclk', 'accepts-unknown-issuer', 'terminates-after-timeout',
-    'no-tcso', 'frame-counter-reuse', 'ignores-leave']) expect(names, n).toContain(n);
+    'no-tcso', 'frame-counter-reuse', 'ignores-leave', 'cbke-subject-mismatch-cert', 'cbke-corrupted-cert', 'cbke-bad-key-usage-cert',
+    'cbke-out-of-sequence', 'accepts-subject-mismatch', 'ignores-out-of-sequence']) expect(names, n).toContain(n);
   expect(doc.ok).toBe(true);
   expect(r.status).toBe(0);
   const expected = selftestPlan().reduce((n, p) => n + p.cases.length, 0);

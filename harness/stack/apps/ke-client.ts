@@ -2,7 +2,8 @@
 // server's KeyEstablishmentSuite, picks the highest common suite, then Initiate → Ephemeral Data →
 // Confirm Key; on success the CBKE key replaces the TC link key. Started on demand at any time
 // after join (dynamic CBKE activation, ST guide §6.4) or automatically on network up.
-// The joiner behaviour switches of profiles.ts act here: checkIssuer, terminateAfterTimeout, cbkeSuites.
+// The joiner behaviour switches of profiles.ts act here: checkIssuer, checkSubject, checkSequence,
+// terminateAfterTimeout, cbkeSuites.
 // @spec SE 1.4 (07-5356) Annex C.3.1, C.4.2; protocol.md §6.2, §7.2; ST guide §6.3, §6.4;
 //       EMBER key-establishment.c (CHECK_SUPPORTED_CURVES, one TSN per exchange, Default Response
 //       SUCCESS to the final Confirm Key Data Response).
@@ -24,8 +25,8 @@ import {
 import { DONE, RESPONDED, SILENT, type ZclAttribute, type ZclCluster, type ZclDisposition, type ZclEndpoint, type ZclIncoming } from './zcl-endpoint.ts';
 
 export interface KeClientOptions extends KeCommonOptions {
-  /** JoinerBehaviour of the joiner profile: checkIssuer, terminateAfterTimeout, cbkeSuites. */
-  behaviour?: Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'terminateAfterTimeout' | 'cbkeSuites'>>;
+  /** JoinerBehaviour of the joiner profile: checkIssuer, checkSubject, checkSequence, terminateAfterTimeout, cbkeSuites. */
+  behaviour?: Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'checkSubject' | 'checkSequence' | 'terminateAfterTimeout' | 'cbkeSuites'>>;
   /** The KE server: the TC (short 0x0000) on our own endpoint number unless told otherwise. */
   server?: { short?: number; endpoint?: number; eui64?: Eui64 };
   /** Gives the TC's EUI-64 (its certificate subject must match it). */
@@ -172,6 +173,11 @@ export class KeyEstablishmentClient implements ZclCluster {
     const dec = decodeKe(id, raw, s.suite?.bit);
     if (!dec.ok) return this.terminate(s, KeStatus.BAD_MESSAGE, 'malformed-message', dec.message);
     if (id !== EXPECTED[s.step]) {
+      if (this.o.behaviour?.checkSequence === false) {
+        // Known-bad (profile ignores-out-of-sequence): drops the message and keeps waiting.
+        this.link.log('ignored', ind.srcShort, responseName(id), { why: `out of sequence while waiting for the ${s.step} response (checkSequence: false)` });
+        return SILENT;
+      }
       return this.terminate(s, KeStatus.BAD_MESSAGE, 'unexpected-message', `${responseName(id)} while waiting for the ${s.step} response`);
     }
     s.cancel?.();
@@ -239,7 +245,9 @@ export class KeyEstablishmentClient implements ZclCluster {
     s.partnerTimes = { ephemeralS: rsp.ephemeralDataGenerateTime, confirmS: rsp.confirmKeyGenerateTime };
     const party = new CbkeParty({
       suite, role: 'initiator', certificate: cred.certificate, privateKey: cred.privateKey, trustedCas: this.trustFor(cred, rsp.identity),
-      partnerEui64: s.peer.eui64 ? subjectBytes(s.peer.eui64) : undefined, now: this.o.unixTime?.(), random: this.o.random,
+      // Known-bad (profile accepts-subject-mismatch): no subject check against the TC's EUI-64.
+      partnerEui64: s.peer.eui64 && this.o.behaviour?.checkSubject !== false ? subjectBytes(s.peer.eui64) : undefined,
+      now: this.o.unixTime?.(), random: this.o.random,
     });
     party.start();
     s.party = party;

@@ -1,14 +1,14 @@
 // Key Establishment cluster 0x0800, server side = CBKE responder (the Trust Center's role).
 // One exchange at a time, as EMBER: a second initiator gets Terminate NO_RESOURCES (wait 30 s).
 // The TC behaviour switches of profiles.ts (TcBehaviour.cbke) act here: corruptMac, unknownIssuer,
-// extraDelayS, suites.
+// brokenCertificate, ephemeralBeforeInitiate, extraDelayS, suites.
 // @spec SE 1.4 (07-5356) Annex C.3.1 (cluster behaviour), C.4.2 (CBKE); protocol.md §6.2;
 //       crypto.md §4.7; ST guide §6.3 (timeouts); EMBER key-establishment.c (state machine).
 import { bytesToHex } from '../../crypto/bytes.ts';
 import { type CryptoSuite, KeStatus, keStatusName, suiteFromRequest } from '../../crypto/cbke-suites.ts';
 import { type CbkeFailure, CbkeParty } from '../../crypto/cbke.ts';
-import { parseCertificate } from '../../crypto/certificate.ts';
-import { TestCa, UNTRUSTED_ISSUER } from '../../crypto/test-ca.ts';
+import { V1_OFFSETS, V2_OFFSETS, parseCertificate } from '../../crypto/certificate.ts';
+import { type BrokenKind, TestCa, UNTRUSTED_ISSUER } from '../../crypto/test-ca.ts';
 import type { Eui64 } from '../../zigbee/codec.ts';
 import { KEY_ESTABLISHMENT_CLUSTER, KeyEstablishmentCommandId, type KeyEstablishmentCommand } from '../../zigbee/clusters/key-establishment.ts';
 import { ZclFrameType, ZclStatus } from '../../zigbee/zcl.ts';
@@ -21,13 +21,19 @@ import {
 import { DONE, RESPONDED, SILENT, type ZclAttribute, type ZclCluster, type ZclDisposition, type ZclEndpoint, type ZclIncoming } from './zcl-endpoint.ts';
 
 export interface KeServerOptions extends KeCommonOptions {
-  /** TcBehaviour.cbke of the TC profile (suites, corruptMac, unknownIssuer, extraDelayS). */
+  /** TcBehaviour.cbke of the TC profile (suites, corruptMac, unknownIssuer, brokenCertificate, ephemeralBeforeInitiate, extraDelayS). */
   behaviour?: Partial<TcBehaviour['cbke']>;
   /**
    * Presented instead of `credentials` when behaviour.unknownIssuer is set. Omitted: the server
    * makes one per suite from a throw-away CA with issuer "NOTTRUST" for its own subject.
    */
   untrustedCredentials?: readonly KeCredential[];
+  /**
+   * The CA that issued `credentials` (private key needed): behaviour.brokenCertificate has it issue
+   * a broken certificate for our subject, so the partner's issuer check passes and the fault is
+   * the only one. Not needed for 'corrupted-point' (our own certificate, one bit flipped).
+   */
+  issuingCa?: (suite: CryptoSuite) => TestCa | undefined;
   onOutcome?: (o: KeOutcome) => void;
 }
 
@@ -66,6 +72,7 @@ export class KeyEstablishmentServer implements ZclCluster {
   /** Partners whose exchange timed out: their late messages are ignored, never terminated. */
   private readonly timedOut = new Set<number>();
   private readonly untrusted = new Map<number, KeCredential>();
+  private readonly broken = new Map<string, KeCredential>();
 
   constructor(opts: KeServerOptions) {
     this.o = opts;
@@ -143,7 +150,8 @@ export class KeyEstablishmentServer implements ZclCluster {
     }
     const suite = pick.suite;
     const own = credentialFor(this.o, suite) as KeCredential;
-    const presented = this.o.behaviour?.unknownIssuer ? this.untrustedCredential(own) : own;
+    const brokenKind = this.o.behaviour?.brokenCertificate;
+    const presented = this.o.behaviour?.unknownIssuer ? this.untrustedCredential(own) : brokenKind ? this.brokenCredential(own, brokenKind) : own;
     const party = new CbkeParty({
       suite, role: 'responder', certificate: presented.certificate, privateKey: presented.privateKey, trustedCas: own.trustedCas,
       partnerEui64: peer.eui64 ? subjectBytes(peer.eui64) : undefined, now: this.o.unixTime?.(), random: this.o.random,
@@ -155,6 +163,13 @@ export class KeyEstablishmentServer implements ZclCluster {
     this.session = s;
     const reply = party.receive({ type: 'certificate', certificate: req.identity.slice() });
     if (!reply || reply.type === 'terminate') return this.failByParty(s);
+    if (this.o.behaviour?.ephemeralBeforeInitiate) {
+      // Known-bad TC (profile cbke-out-of-sequence): an Ephemeral Data Response ahead of the
+      // Initiate Response. Its point is a valid one of the suite (our reconstruction data).
+      const cert = parseCertificate(presented.certificate);
+      this.link.log('tx', peer.short, undefined, { why: 'ephemeralBeforeInitiate: Ephemeral Data Response out of sequence' });
+      this.transmit(s, { type: 'ephemeralData', point: cert.reconstructionData.slice() });
+    }
     // Certificate checks and ECQV are quick: the Initiate Response goes out at once.
     this.transmit(s, {
       type: 'initiateKeyEstablishment', suite: suite.bit, identity: presented.certificate,
@@ -347,6 +362,30 @@ export class KeyEstablishmentServer implements ZclCluster {
     return made;
   }
 
+  /** Our certificate, broken as `kind` (behaviour.brokenCertificate); issued by our own CA where the fault needs one. */
+  private brokenCredential(own: KeCredential, kind: Extract<BrokenKind, 'wrong-subject' | 'corrupted-point' | 'bad-key-usage-signature'>): KeCredential {
+    const key = `${own.suite.id}/${kind}`;
+    let made = this.broken.get(key);
+    if (made) return made;
+    if (kind === 'corrupted-point') {
+      made = { ...own, certificate: flipPointOffCurve(own) };
+    } else {
+      if (kind === 'bad-key-usage-signature' && own.suite.id !== 2) {
+        // Suite-1 certificates have no KeyUsage field: this fault does not exist there.
+        this.link.log('ignored', undefined, undefined, { why: 'brokenCertificate bad-key-usage-signature: no KeyUsage in suite-1 certificates' });
+        return own;
+      }
+      const issuing = this.o.issuingCa?.(own.suite);
+      if (!issuing) throw new Error(`Key Establishment responder: brokenCertificate "${kind}" needs the CA that issued our certificate (issuingCa)`);
+      // Same CA key and issuer, its own random source: the shared CA's next certificates stay as they were.
+      const ca = new TestCa({ suite: own.suite, issuer: issuing.issuer, privateKey: issuing.privateKey, random: this.o.random });
+      const b = ca.issueBroken(kind, { subject: parseCertificate(own.certificate).subject });
+      made = { suite: own.suite, certificate: b.certificate, privateKey: b.privateKey, trustedCas: own.trustedCas };
+    }
+    this.broken.set(key, made);
+    return made;
+  }
+
   private failure(f: Omit<FailureFields, 'endedAt'>): KeOutcome {
     return failure('responder', { ...f, endedAt: this.now() });
   }
@@ -354,6 +393,22 @@ export class KeyEstablishmentServer implements ZclCluster {
   private get ownEphemeralS(): number { return this.o.ephemeralDataGenerateTimeS ?? KE_TIMING.ephemeralDataGenerateTimeS; }
   private get ownConfirmS(): number { return this.o.confirmKeyGenerateTimeS ?? KE_TIMING.confirmKeyGenerateTimeS; }
   private now(): number { return this.link.aps?.clock.now() ?? 0; }
+}
+
+/** Our certificate with one bit of the reconstruction point's x flipped so that it no longer decompresses. */
+function flipPointOffCurve(own: KeCredential): Uint8Array {
+  const { suite } = own;
+  const base = suite.id === 1 ? V1_OFFSETS.reconstructionData : V2_OFFSETS.reconstructionData;
+  for (let i = 0; i < 8 * 16; i++) {
+    const certificate = own.certificate.slice();
+    certificate[base + suite.pointBytes - 1 - (i >> 3)] ^= 1 << (i & 7);
+    try {
+      suite.curve.decompress(certificate.subarray(base, base + suite.pointBytes));
+    } catch {
+      return certificate;
+    }
+  }
+  throw new Error('no single-bit flip of the reconstruction point left the curve');
 }
 
 function commandName(id: number): string {

@@ -237,3 +237,58 @@ describe('out-of-sequence and malformed messages → BAD_MESSAGE', () => {
     expect(await pending).toMatchObject({ ok: false, reason: 'unexpected-message', status: KeStatus.BAD_MESSAGE, terminate: 'sent', step: 'initiate' });
   });
 });
+
+describe('TC profiles with a broken certificate / out-of-sequence responses, and the joiner profiles that miss them', () => {
+  const issuingCa = (s: CryptoSuite) => testCa(s);
+  const tcWith = (name: string) => ({ behaviour: tcProfile(name).behaviour.cbke, issuingCa });
+
+  it.each([CRYPTO_SUITE_1, CRYPTO_SUITE_2])('cbke-subject-mismatch-cert (suite $id): the device sends BAD_MESSAGE after the Initiate Response, keys untouched', async (suite) => {
+    const rig = makeRig({ server: tcWith('cbke-subject-mismatch-cert'), client: { credentials: credentials(DEV_EUI, [suite]) } });
+    const out = await rig.dev.client.startKeyEstablishment();
+    await rig.clock.sleep(1000);
+    expect(out).toMatchObject({ ok: false, reason: 'subject-mismatch', status: KeStatus.BAD_MESSAGE, terminate: 'sent', step: 'initiate' });
+    expect(rig.server.lastOutcome).toMatchObject({ ok: false, reason: 'partner-terminated', status: KeStatus.BAD_MESSAGE });
+    expect(terminatesOnAir(rig, 'dev')).toEqual(['BAD_MESSAGE/30']);
+    keysUntouched(rig);
+  });
+
+  it('joiner profile accepts-subject-mismatch completes CBKE with that certificate (both ends hold the key)', async () => {
+    const rig = makeRig({ server: tcWith('cbke-subject-mismatch-cert'), client: { behaviour: joinerProfile('accepts-subject-mismatch').behaviour } });
+    const out = await rig.dev.client.startKeyEstablishment();
+    expect(out).toMatchObject({ ok: true });
+    expect(terminatesOnAir(rig, 'dev')).toEqual([]);
+    expect(rig.tc.getLinkKey(DEV_EUI)?.origin).toBe('cbke');
+  });
+
+  it.each([CRYPTO_SUITE_1, CRYPTO_SUITE_2])('cbke-corrupted-cert (suite $id): reconstruction point off the curve → the device sends INVALID_CERTIFICATE', async (suite) => {
+    const rig = makeRig({ server: { behaviour: tcProfile('cbke-corrupted-cert').behaviour.cbke }, client: { credentials: credentials(DEV_EUI, [suite]) } });
+    const out = await rig.dev.client.startKeyEstablishment();
+    expect(out).toMatchObject({ ok: false, reason: 'bad-reconstruction-point', status: KeStatus.INVALID_CERTIFICATE, terminate: 'sent', step: 'initiate' });
+    keysUntouched(rig);
+  });
+
+  it('cbke-bad-key-usage-cert: a suite-2 certificate with KeyUsage 0x80 → INVALID_CERTIFICATE; on suite 1 (no KeyUsage) the TC stays valid', async () => {
+    const rig = makeRig({ server: tcWith('cbke-bad-key-usage-cert'), client: { credentials: credentials(DEV_EUI, [CRYPTO_SUITE_2]) } });
+    expect(await rig.dev.client.startKeyEstablishment()).toMatchObject({ ok: false, reason: 'bad-key-usage', status: KeStatus.INVALID_CERTIFICATE, terminate: 'sent' });
+    const v1 = makeRig({ server: tcWith('cbke-bad-key-usage-cert'), client: { credentials: credentials(DEV_EUI, [CRYPTO_SUITE_1]) } });
+    expect(await v1.dev.client.startKeyEstablishment()).toMatchObject({ ok: true, suite: 1 });
+  });
+
+  it('cbke-out-of-sequence: Ephemeral Data Response before the Initiate Response → the device sends BAD_MESSAGE, the TC ends its side', async () => {
+    const rig = makeRig({ server: { behaviour: tcProfile('cbke-out-of-sequence').behaviour.cbke } });
+    const out = await rig.dev.client.startKeyEstablishment();
+    await rig.clock.sleep(1000);
+    expect(out).toMatchObject({ ok: false, reason: 'unexpected-message', status: KeStatus.BAD_MESSAGE, terminate: 'sent', step: 'initiate' });
+    const fromTc = names(airOf(rig.net, KEY_ESTABLISHMENT_CLUSTER)).filter((l) => l.startsWith('tc: ') && !l.includes('Read Attributes'));
+    expect(fromTc.slice(0, 2)).toEqual(['tc: Ephemeral Data Response', 'tc: Initiate Key Establishment Response']);
+    expect(terminatesOnAir(rig, 'dev')).toEqual(['BAD_MESSAGE/30']);
+    expect(rig.server.busy).toBe(false);
+    keysUntouched(rig);
+  });
+
+  it('joiner profile ignores-out-of-sequence drops the stray response and completes CBKE', async () => {
+    const rig = makeRig({ server: { behaviour: tcProfile('cbke-out-of-sequence').behaviour.cbke }, client: { behaviour: joinerProfile('ignores-out-of-sequence').behaviour } });
+    expect(await rig.dev.client.startKeyEstablishment()).toMatchObject({ ok: true });
+    expect(terminatesOnAir(rig, 'dev')).toEqual([]);
+  });
+});
