@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { createCaptureEncoder, type CaptureEncoderOptions } from './encode.ts';
 import type { CaptureFrame, Ieee802154LinkType } from './link.ts';
-import { readCapture, type Capture } from './read.ts';
+import { CaptureStream, readCapture, type Capture } from './read.ts';
 
 export interface CaptureWriter {
   readonly path: string;
@@ -87,4 +87,58 @@ export function openPcapWriter(path: string, opts: PcapWriterOptions = {}): Capt
 export function readCaptureFile(path: string): Capture {
   const buf = fs.readFileSync(path);
   return readCapture(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+}
+
+/** Bytes read per step by streamCaptureFile. */
+const STREAM_CHUNK = 64 * 1024;
+
+/**
+ * Streams a capture file's packets (see CaptureStream) reading it 64 KiB at a time, for one pass
+ * over a large file: every packet still views bytes that stay valid (each step reads into a new
+ * array, never into one handed out before), but a file whose packets are dropped as they are
+ * decoded is never in memory whole. (readFileSync of a 10 MB file costs more than decoding its
+ * first tenth: the fresh pages of one large buffer; small arrays reuse freed memory.)
+ * The file is closed at its end, on an error, or by close().
+ */
+export function streamCaptureFile(path: string): CaptureStream {
+  const fd = fs.openSync(path, 'r');
+  let open = true;
+  const close = (): void => {
+    if (open) {
+      open = false;
+      fs.closeSync(fd);
+    }
+  };
+  try {
+    /** Reads into out[from, out.length) until full or the end of the file; returns the bytes read. */
+    const readInto = (out: Uint8Array, from: number): number => {
+      let at = from;
+      while (open && at < out.length) {
+        const n = fs.readSync(fd, out, at, out.length - at, null);
+        if (n === 0) {
+          close();
+          break;
+        }
+        at += n;
+      }
+      return at - from;
+    };
+    const source = {
+      more(tail: Uint8Array, need: number): Uint8Array | undefined {
+        if (!open) return undefined;
+        const out = new Uint8Array(tail.length + Math.max(STREAM_CHUNK, need - tail.length));
+        out.set(tail);
+        const n = readInto(out, tail.length);
+        if (n === 0) return undefined;
+        return tail.length + n === out.length ? out : out.subarray(0, tail.length + n);
+      },
+      close,
+    };
+    const first = new Uint8Array(STREAM_CHUNK);
+    const n = readInto(first, 0);
+    return new CaptureStream(n === first.length ? first : first.subarray(0, n), source);
+  } catch (e) {
+    close();
+    throw e;
+  }
 }

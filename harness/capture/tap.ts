@@ -227,3 +227,70 @@ function u64(v: bigint, title: string): Uint8Array {
 function readU64(bytes: Uint8Array, at: number): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigUint64(0, true);
 }
+
+/** What scanTapHeader leaves behind: the fields a packet reader needs (a reusable scratch object). */
+export interface TapScan {
+  /** Header length = offset of the PSDU from the record start. */
+  length: number;
+  /** Absent FCS_TYPE TLV reads as -1. */
+  fcsType: number;
+  channel: number | undefined;
+  page: number | undefined;
+  rssi: number | undefined;
+  lqi: number | undefined;
+}
+
+/** Sizes of the TLVs decodeTapHeader checks (index = type; 0 = not checked). */
+const KNOWN_TLV_LENGTH = [1, 4, 4, 3, 0, 8, 8, 0, 0, 0, 1, 4];
+const F32 = new DataView(new ArrayBuffer(4));
+
+/**
+ * The streaming reader's TAP path: reads the TAP header of the record bytes[start, end) into
+ * `out` without allocating, and returns true — or returns false when the header is anything
+ * decodeTapHeader would reject, so the caller can run decodeTapHeader for its exact error.
+ * Same rules as decodeTapHeader (version 0, length a multiple of 4 inside the record, known
+ * TLVs of their fixed length and at most once, FCS type 0..2, unknown TLVs skipped).
+ */
+export function scanTapHeader(bytes: Uint8Array, start: number, end: number, out: TapScan): boolean {
+  if (end - start < 4 || bytes[start] !== 0) return false;
+  const length = bytes[start + 2] | (bytes[start + 3] << 8);
+  if (length < 4 || (length & 3) !== 0 || start + length > end) return false;
+  out.length = length;
+  out.fcsType = -1;
+  out.channel = out.page = out.rssi = out.lqi = undefined;
+  const hEnd = start + length;
+  let at = start + 4;
+  let seen = 0;
+  while (at < hEnd) {
+    if (hEnd - at < 4) return false;
+    const type = bytes[at] | (bytes[at + 1] << 8);
+    const len = bytes[at + 2] | (bytes[at + 3] << 8);
+    const v = at + 4;
+    at = v + ((len + 3) & ~3);
+    if (at > hEnd) return false;
+    const expected = type < KNOWN_TLV_LENGTH.length ? KNOWN_TLV_LENGTH[type] : 0;
+    if (expected === 0) continue; // unknown (or not interpreted): skipped
+    if (len !== expected || (seen & (1 << type)) !== 0) return false;
+    seen |= 1 << type;
+    switch (type) {
+      case TapTlv.FcsType:
+        if (bytes[v] > 2) return false;
+        out.fcsType = bytes[v];
+        break;
+      case TapTlv.Rss:
+        F32.setUint32(0, (bytes[v] | (bytes[v + 1] << 8) | (bytes[v + 2] << 16) | (bytes[v + 3] << 24)) >>> 0, true);
+        out.rssi = F32.getFloat32(0, true);
+        break;
+      case TapTlv.ChannelAssignment:
+        out.channel = bytes[v] | (bytes[v + 1] << 8);
+        out.page = bytes[v + 2];
+        break;
+      case TapTlv.Lqi:
+        out.lqi = bytes[v];
+        break;
+      default:
+        break; // bit rate, timestamps, frequency: checked, not needed by a packet reader
+    }
+  }
+  return true;
+}

@@ -23,6 +23,13 @@ export interface CcmStar {
   decrypt(nonce: Uint8Array, a: Uint8Array, cAndU: Uint8Array, micLength: MicLength): CcmStarResult;
   /** The unencrypted CBC-MAC tag T (first micLength bytes), before it is masked with S_0. */
   tag(nonce: Uint8Array, a: Uint8Array, m: Uint8Array, micLength: MicLength): Uint8Array;
+  /**
+   * decrypt on ranges of the caller's buffers, for a frame decoder that keeps scratch buffers and
+   * tries several keys per frame: a = aBuf[0, aLength), c ‖ U = src[cStart, cEnd). Returns the
+   * plaintext (a new array) iff the MIC verifies, else undefined; nothing else is allocated.
+   * Same checks as decrypt, on the ranges.
+   */
+  decryptRange(nonce: Uint8Array, aBuf: Uint8Array, aLength: number, src: Uint8Array, cStart: number, cEnd: number, micLength: MicLength): Uint8Array | undefined;
 }
 
 const BLOCK = 16;
@@ -81,8 +88,7 @@ export function createCcmStar(key: Uint8Array): CcmStar {
    * setNonce first. The length prefix is 2 octets, or 0xFFFE ‖ uint32 when a ≥ 0xFF00 bytes; the
    * data words are read from `a` shifted by the prefix length, so nothing is copied.
    */
-  function macStart(a: Uint8Array, mLength: number, micLength: MicLength): void {
-    const aLength = a.length;
+  function macStart(a: Uint8Array, aLength: number, mLength: number, micLength: MicLength): void {
     // B0 = Flags ‖ Nonce ‖ l(m); Flags = Reserved(0) ‖ Adata ‖ M' ‖ L', M' = (M−2)/2 (0 when M = 0), L' = L−1.
     const flags = (aLength > 0 ? 0x40 : 0) | (micLength > 0 ? ((micLength - 2) / 2) << 3 : 0) | (2 - 1);
     x0 = 0; x1 = 0; x2 = 0; x3 = 0;
@@ -125,15 +131,16 @@ export function createCcmStar(key: Uint8Array): CcmStar {
    * dst[0..length) = src ⊕ S_1 ‖ S_2 ‖ … when dst is given (A.2.3 / A.3), and PlaintextData =
    * m ‖ zero padding absorbed into the MAC when `mac` (macStart first).
    */
-  function crypt(src: Uint8Array, length: number, dst: Uint8Array | null, mac: boolean, decrypting: boolean): void {
+  function crypt(src: Uint8Array, so: number, length: number, dst: Uint8Array | null, mac: boolean, decrypting: boolean): void {
     let off = 0;
     let i = 1;
-    // Whole blocks, words packed and unpacked inline (every frame's hot loop).
+    // Whole blocks, words packed and unpacked inline (every frame's hot loop). src is read at so + off.
     for (; off + BLOCK <= length; off += BLOCK, i++) {
-      let m0 = src[off] | (src[off + 1] << 8) | (src[off + 2] << 16) | (src[off + 3] << 24);
-      let m1 = src[off + 4] | (src[off + 5] << 8) | (src[off + 6] << 16) | (src[off + 7] << 24);
-      let m2 = src[off + 8] | (src[off + 9] << 8) | (src[off + 10] << 16) | (src[off + 11] << 24);
-      let m3 = src[off + 12] | (src[off + 13] << 8) | (src[off + 14] << 16) | (src[off + 15] << 24);
+      const q = so + off;
+      let m0 = src[q] | (src[q + 1] << 8) | (src[q + 2] << 16) | (src[q + 3] << 24);
+      let m1 = src[q + 4] | (src[q + 5] << 8) | (src[q + 6] << 16) | (src[q + 7] << 24);
+      let m2 = src[q + 8] | (src[q + 9] << 8) | (src[q + 10] << 16) | (src[q + 11] << 24);
+      let m3 = src[q + 12] | (src[q + 13] << 8) | (src[q + 14] << 16) | (src[q + 15] << 24);
       if (dst !== null) {
         const s = aes.encryptWords(a0, a1, a2, a3 | counterWord(i)); // S_i
         const o0 = m0 ^ s[0], o1 = m1 ^ s[1], o2 = m2 ^ s[2], o3 = m3 ^ s[3];
@@ -148,10 +155,11 @@ export function createCcmStar(key: Uint8Array): CcmStar {
     if (off === length) return;
     // Byte tail: bytes past the end load as zero (the MAC's zero padding); the key-stream bytes
     // past the end are not message, so a decrypted tail is masked back to zero padding.
-    let m0 = loadWordLE(src, off, length);
-    let m1 = loadWordLE(src, off + 4, length);
-    let m2 = loadWordLE(src, off + 8, length);
-    let m3 = loadWordLE(src, off + 12, length);
+    const end = so + length;
+    let m0 = loadWordLE(src, so + off, end);
+    let m1 = loadWordLE(src, so + off + 4, end);
+    let m2 = loadWordLE(src, so + off + 8, end);
+    let m3 = loadWordLE(src, so + off + 12, end);
     if (dst !== null) {
       const s = aes.encryptWords(a0, a1, a2, a3 | counterWord(i));
       const o0 = m0 ^ s[0], o1 = m1 ^ s[1], o2 = m2 ^ s[2], o3 = m3 ^ s[3];
@@ -182,8 +190,8 @@ export function createCcmStar(key: Uint8Array): CcmStar {
       const mLength = m.length;
       const out = new Uint8Array(mLength + mic);
       setNonce(nonce);
-      if (mic > 0) macStart(a, mLength, mic);
-      crypt(m, mLength, out, mic > 0, false);
+      if (mic > 0) macStart(a, a.length, mLength, mic);
+      crypt(m, 0, mLength, out, mic > 0, false);
       if (mic > 0) {
         // U = T ⊕ first M bytes of S_0 (M is a multiple of 4: whole words)
         const s = aes.encryptWords(a0, a1, a2, a3);
@@ -208,11 +216,11 @@ export function createCcmStar(key: Uint8Array): CcmStar {
       const plaintext = new Uint8Array(cLength);
       setNonce(nonce);
       if (mic === 0) { // encryption-only level: nothing to verify
-        crypt(cAndU, cLength, plaintext, false, true);
+        crypt(cAndU, 0, cLength, plaintext, false, true);
         return { ok: true, plaintext };
       }
-      macStart(a, cLength, mic);
-      crypt(cAndU, cLength, plaintext, true, true);
+      macStart(a, a.length, cLength, mic);
+      crypt(cAndU, 0, cLength, plaintext, true, true);
       const s = aes.encryptWords(a0, a1, a2, a3); // S_0
       const end = cAndU.length;
       // constant-time over the MIC: T ⊕ S_0 against U, a word at a time
@@ -231,14 +239,46 @@ export function createCcmStar(key: Uint8Array): CcmStar {
       return { ok: true, plaintext };
     },
 
+    decryptRange(nonce, aBuf, aLength, src, cStart, cEnd, micLength) {
+      const mic = checkCommon(nonce, aBuf, micLength);
+      abytes(src, undefined, 'src');
+      if (!Number.isInteger(aLength) || aLength < 0 || aLength > aBuf.length) throw new RangeError(`"aLength" expected 0..${aBuf.length}, got ${aLength}`);
+      if (!Number.isInteger(cStart) || !Number.isInteger(cEnd) || cStart < 0 || cEnd > src.length || cEnd - cStart < mic) {
+        throw new RangeError(`"cStart".."cEnd" (${cStart}..${cEnd}) must lie in "src" (${src.length} bytes) and hold at least the ${mic}-byte MIC`);
+      }
+      const cLength = cEnd - cStart - mic;
+      if (cLength > MAX_MESSAGE) throw new RangeError(`ciphertext longer than ${MAX_MESSAGE} bytes (L = 2)`);
+      const plaintext = new Uint8Array(cLength);
+      setNonce(nonce);
+      if (mic === 0) {
+        crypt(src, cStart, cLength, plaintext, false, true);
+        return plaintext;
+      }
+      macStart(aBuf, aLength, cLength, mic);
+      crypt(src, cStart, cLength, plaintext, true, true);
+      const s = aes.encryptWords(a0, a1, a2, a3); // S_0
+      const u = cStart + cLength;
+      let diff = x0 ^ s[0] ^ loadWordLE(src, u, cEnd);
+      if (mic > 4) diff |= x1 ^ s[1] ^ loadWordLE(src, u + 4, cEnd);
+      if (mic > 8) {
+        diff |= x2 ^ s[2] ^ loadWordLE(src, u + 8, cEnd);
+        diff |= x3 ^ s[3] ^ loadWordLE(src, u + 12, cEnd);
+      }
+      if (diff !== 0) {
+        plaintext.fill(0);
+        return undefined;
+      }
+      return plaintext;
+    },
+
     tag(nonce, a, m, micLength) {
       const mic = checkCommon(nonce, a, micLength);
       abytes(m, undefined, 'm');
       if (m.length > MAX_MESSAGE) throw new RangeError(`"m" expected at most ${MAX_MESSAGE} bytes (L = 2), got length=${m.length}`);
       if (mic === 0) return new Uint8Array(0);
       setNonce(nonce);
-      macStart(a, m.length, mic);
-      crypt(m, m.length, null, true, false);
+      macStart(a, a.length, m.length, mic);
+      crypt(m, 0, m.length, null, true, false);
       const t = new Uint8Array(mic);
       storeWordLE(t, 0, mic, x0);
       if (mic > 4) storeWordLE(t, 4, mic, x1);

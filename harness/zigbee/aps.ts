@@ -174,6 +174,12 @@ const KEY_BYTES = 16;
 /** @spec Zigbee 05-3474 §2.2.5.1 General APS frame format (header part) */
 export function decodeApsHeader(bytes: Uint8Array, offset = 0, base = 0): { value: ApsHeader; offset: number } {
   const r = new ByteReader(bytes, 'aps', offset, base);
+  const value = readApsHeader(r);
+  return { value, offset: r.offset };
+}
+
+/** decodeApsHeader on a reader (left after the header): no wrapper object, for the frame dissector. */
+export function readApsHeader(r: ByteReader): ApsHeader {
   const fcf = r.u8('frame control');
   const h: ApsHeader = {
     frameType: fcf & ApsFcf.FRAME_TYPE,
@@ -204,7 +210,7 @@ export function decodeApsHeader(bytes: Uint8Array, offset = 0, base = 0): { valu
     }
     h.extended = e;
   }
-  return { value: h, offset: r.offset };
+  return h;
 }
 
 /** Data frames, data acks (ack format 0) and inter-PAN frames carry cluster/profile (+ endpoints/group). */

@@ -27,12 +27,21 @@ export type Decoded<T> = { ok: true; value: T; offset: number } | { ok: false; e
 export class ByteReader {
   offset: number;
   constructor(
-    readonly bytes: Uint8Array,
-    readonly layer: Layer,
+    public bytes: Uint8Array,
+    public layer: Layer,
     offset = 0,
-    readonly base = 0,
+    public base = 0,
   ) {
     this.offset = offset;
+  }
+
+  /** Points this reader at other bytes: a decoder that reads many frames keeps one reader (readXxx(r) decoders). */
+  reset(bytes: Uint8Array, layer: Layer, offset = 0, base = 0): this {
+    this.bytes = bytes;
+    this.layer = layer;
+    this.offset = offset;
+    this.base = base;
+    return this;
   }
 
   get remaining(): number {

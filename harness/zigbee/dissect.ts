@@ -12,18 +12,18 @@
 // is a bug and propagates). Pure: no `node:` imports.
 import { AddressMap } from './address-map.ts';
 import {
-  ApsCommandId, ApsFrameType, decodeApsCommand, decodeApsHeader, type ApsCommand, type ApsHeader,
+  ApsCommandId, ApsFrameType, decodeApsCommand, readApsHeader, type ApsCommand, type ApsHeader,
 } from './aps.ts';
 import { decodeKeyEstablishmentCommand, KEY_ESTABLISHMENT_CLUSTER, type KeyEstablishmentCommand } from './clusters/key-establishment.ts';
 import { KEEP_ALIVE_CLUSTER, readKeepAliveParameters, type KeepAliveParameters } from './clusters/keep-alive.ts';
 import { ByteReader, DecodeError, eui64ToAir, type Eui64, type Layer } from './codec.ts';
 import {
-  crc16Kermit, decodeBeacon, decodeMacCommand, decodeMacHeader, MacFrameType, MacFrameVersion,
+  crc16Kermit, decodeBeacon, decodeMacCommand, MacFrameType, MacFrameVersion, readMacHeader,
   type MacBody, type MacFrame, type MacHeader,
 } from './ieee802154.ts';
 import type { Keyring } from './keyring.ts';
-import { decodeNwkCommand, decodeNwkHeader, NWK_PROTOCOL_GREEN_POWER, NwkFrameType, type NwkCommand, type NwkHeader } from './nwk.ts';
-import { decodeAuxSecurityHeader, MIC_LENGTH, type AuxSecurityHeader } from './security.ts';
+import { decodeNwkCommand, NWK_PROTOCOL_GREEN_POWER, readNwkHeader, NwkFrameType, type NwkCommand, type NwkHeader } from './nwk.ts';
+import { MIC_LENGTH, readAuxSecurityHeader, type AuxSecurityHeader } from './security.ts';
 import { SecurityPass, type LearnedKey, type SecurityAttribution } from './security-pass.ts';
 import { summarize } from './summary.ts';
 import { decodeZclFrame, ZclFrameType, type ZclCommand, type ZclHeader } from './zcl.ts';
@@ -130,6 +130,8 @@ export function createDissector(opts: DissectorOptions): Dissector {
   const addresses = new AddressMap();
   const pass = new SecurityPass(keyring, { maxLearnedKeys: opts.maxLearnedKeys });
   let count = 0;
+  /** One reader for every header of every frame (headers are read one at a time). */
+  const rd = new ByteReader(new Uint8Array(0), 'mac');
 
   /** Records why a layer stopped and keeps its bytes (from where it started) as undecoded. */
   function stop(f: DissectedFrame, e: unknown, layer: Layer, buf: Uint8Array, start: number, base: number): void {
@@ -158,28 +160,31 @@ export function createDissector(opts: DissectorOptions): Dissector {
     let header: MacHeader;
     let hdrEnd: number;
     try {
-      ({ value: header, offset: hdrEnd } = decodeMacHeader(bytes, 0, 0));
+      header = readMacHeader(rd.reset(bytes, 'mac', 0, 0));
+      hdrEnd = rd.offset;
     } catch (e) {
       stop(f, e, 'mac', psdu, 0, 0);
       return;
     }
     const rest = bytes.subarray(hdrEnd);
-    const mac: MacFrame = { header, body: { kind: 'raw', raw: rest } };
+    // Same branching as decodeMacFrame, staged so that a bad body keeps the header (the raw body
+    // is set first; data and secured frames get their final body at once).
+    const plainLayout = header.frameVersion < MacFrameVersion.v2015 && header.frameType <= MacFrameType.command;
+    const mac: MacFrame = {
+      header,
+      body: !plainLayout ? { kind: 'raw', raw: rest }
+        : header.securityEnabled ? { kind: 'secured', raw: rest }
+          : header.frameType === MacFrameType.data ? { kind: 'data', payload: rest } : { kind: 'raw', raw: rest },
+    };
     if (fcs !== undefined) {
       mac.fcs = fcs;
       mac.fcsOk = crc16Kermit(bytes) === fcs;
     }
     f.mac = mac;
-    // Same branching as decodeMacFrame, staged so that a bad body keeps the header.
-    if (header.frameVersion >= MacFrameVersion.v2015 || header.frameType > MacFrameType.command) return;
-    if (header.securityEnabled) {
-      mac.body = { kind: 'secured', raw: rest };
-      return;
-    }
+    if (!plainLayout || header.securityEnabled) return;
     try {
       switch (header.frameType) {
         case MacFrameType.data:
-          mac.body = { kind: 'data', payload: rest };
           break;
         case MacFrameType.beacon:
           mac.body = decodeBeacon(bytes, hdrEnd, 0).value;
@@ -213,7 +218,8 @@ export function createDissector(opts: DissectorOptions): Dissector {
     let header: NwkHeader;
     let headerEnd: number;
     try {
-      ({ value: header, offset: headerEnd } = decodeNwkHeader(bytes, start, 0));
+      header = readNwkHeader(rd.reset(bytes, 'nwk', start, 0));
+      headerEnd = rd.offset;
     } catch (e) {
       stop(f, e, 'nwk', bytes, start, 0);
       return;
@@ -229,9 +235,8 @@ export function createDissector(opts: DissectorOptions): Dissector {
     if (header.security && header.frameType !== NwkFrameType.interPan) {
       let auxEnd: number;
       try {
-        const aux = decodeAuxSecurityHeader(bytes, headerEnd, 0, 'nwk');
-        nwk.aux = aux.value;
-        auxEnd = aux.offset;
+        nwk.aux = readAuxSecurityHeader(rd.reset(bytes, 'nwk', headerEnd, 0));
+        auxEnd = rd.offset;
         const left = bytes.length - auxEnd;
         if (left < MIC_LENGTH) throw new DecodeError('nwk', auxEnd, `secured payload of ${left} bytes is shorter than the ${MIC_LENGTH}-byte MIC`);
       } catch (e) {
@@ -239,19 +244,17 @@ export function createDissector(opts: DissectorOptions): Dissector {
         return;
       }
       const aux = nwk.aux!;
-      const body = bytes.subarray(auxEnd);
       const opened = pass.openNwk({
         bytes,
         start,
         auxStart: headerEnd,
         auxEnd,
         aux,
-        body,
         source64: aux.extendedNonce ? undefined : macSourceAir(mac),
       });
       f.security.push(opened.attribution);
       if (opened.plaintext === undefined) {
-        nwk.encrypted = body;
+        nwk.encrypted = bytes.subarray(auxEnd);
         return;
       }
       // NWK security is hop by hop: the aux source is the device that sent this hop, the MAC
@@ -291,7 +294,8 @@ export function createDissector(opts: DissectorOptions): Dissector {
     let header: ApsHeader;
     let hdrEnd: number;
     try {
-      ({ value: header, offset: hdrEnd } = decodeApsHeader(buf, start, base));
+      header = readApsHeader(rd.reset(buf, 'aps', start, base));
+      hdrEnd = rd.offset;
     } catch (e) {
       stop(f, e, 'aps', buf, start, base);
       return undefined;
@@ -303,9 +307,8 @@ export function createDissector(opts: DissectorOptions): Dissector {
     if (header.security) {
       let auxEnd: number;
       try {
-        const aux = decodeAuxSecurityHeader(buf, hdrEnd, base, 'aps');
-        aps.aux = aux.value;
-        auxEnd = aux.offset;
+        aps.aux = readAuxSecurityHeader(rd.reset(buf, 'aps', hdrEnd, base));
+        auxEnd = rd.offset;
         const left = buf.length - auxEnd;
         if (left < MIC_LENGTH) throw new DecodeError('aps', base + auxEnd, `secured APS frame has ${left} bytes after the aux header, less than the ${MIC_LENGTH}-byte MIC`);
       } catch (e) {
@@ -316,7 +319,6 @@ export function createDissector(opts: DissectorOptions): Dissector {
       // APS security is end to end: without an extended nonce the source is the NWK source.
       const source = aux.extendedNonce ? aux.source64 : (ctx.src64 ?? addresses.eui64Of(ctx.src16));
       const dst = ctx.dst64 ?? addresses.eui64Of(ctx.dst16);
-      const body = buf.subarray(auxEnd);
       const opened = pass.openAps(
         {
           bytes: buf,
@@ -324,7 +326,6 @@ export function createDissector(opts: DissectorOptions): Dissector {
           auxStart: hdrEnd,
           auxEnd,
           aux,
-          body,
           source64: aux.extendedNonce ? undefined : sourceAir(ctx),
         },
         source,
@@ -332,7 +333,7 @@ export function createDissector(opts: DissectorOptions): Dissector {
       );
       f.security.push(opened.attribution);
       if (opened.plaintext === undefined) {
-        aps.encrypted = body;
+        aps.encrypted = buf.subarray(auxEnd);
         return aps;
       }
       b = opened.plaintext;

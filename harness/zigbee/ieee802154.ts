@@ -227,6 +227,13 @@ function readAddr(r: ByteReader, mode: number, what: string): number | Eui64 {
 /** @spec IEEE 802.15.4-2006 §7.2.1 (general MAC frame format, header part) */
 export function decodeMacHeader(bytes: Uint8Array, offset = 0, base = 0): { value: MacHeader; offset: number } {
   const r = new ByteReader(bytes, 'mac', offset, base);
+  const value = readMacHeader(r);
+  return { value, offset: r.offset };
+}
+
+/** decodeMacHeader on a reader (left after the header): no wrapper object, for the frame dissector. */
+export function readMacHeader(r: ByteReader): MacHeader {
+  const offset = r.offset;
   const fcf = r.u16('frame control');
   const h: MacHeader = {
     frameType: fcf & MacFcf.frameTypeMask,
@@ -239,7 +246,7 @@ export function decodeMacHeader(bytes: Uint8Array, offset = 0, base = 0): { valu
     srcAddrMode: (fcf >> MacFcf.srcModeShift) & 3,
   };
   if (fcf & MacFcf.reservedMask) h.reservedBits = fcf & MacFcf.reservedMask;
-  if (h.frameVersion >= MacFrameVersion.v2015) return { value: h, offset: r.offset };
+  if (h.frameVersion >= MacFrameVersion.v2015) return h;
   if (h.dstAddrMode === 1) r.fail('reserved destination addressing mode 1', offset);
   if (h.srcAddrMode === 1) r.fail('reserved source addressing mode 1', offset);
   h.seq = r.u8('sequence number');
@@ -251,7 +258,7 @@ export function decodeMacHeader(bytes: Uint8Array, offset = 0, base = 0): { valu
     if (srcPanPresent(h.dstAddrMode, h.srcAddrMode, h.panIdCompression)) h.srcPan = r.u16('source PAN');
     h.src = readAddr(r, h.srcAddrMode, 'source address');
   }
-  return { value: h, offset: r.offset };
+  return h;
 }
 
 function writeAddr(w: ByteWriter, mode: number, addr: number | Eui64 | undefined, what: string): void {

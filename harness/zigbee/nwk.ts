@@ -137,6 +137,12 @@ export type NwkFrame =
 /** @spec Zigbee 05-3474 §3.3.1 */
 export function decodeNwkHeader(bytes: Uint8Array, offset = 0, base = 0): { value: NwkHeader; offset: number } {
   const r = new ByteReader(bytes, 'nwk', offset, base);
+  const value = readNwkHeader(r);
+  return { value, offset: r.offset };
+}
+
+/** decodeNwkHeader on a reader (left after the header): no wrapper object, for the frame dissector. */
+export function readNwkHeader(r: ByteReader): NwkHeader {
   const fcf = r.u16('frame control');
   const h: NwkHeader = {
     frameType: fcf & NwkFcf.frameTypeMask,
@@ -150,7 +156,7 @@ export function decodeNwkHeader(bytes: Uint8Array, offset = 0, base = 0): { valu
     endDeviceInitiator: (fcf & NwkFcf.endDeviceInitiator) !== 0,
   };
   if (fcf & NwkFcf.reservedMask) h.reserved = fcf >>> 14;
-  if (h.frameType === NwkFrameType.interPan) return { value: h, offset: r.offset };
+  if (h.frameType === NwkFrameType.interPan) return h;
   h.dst16 = r.u16('destination address');
   h.src16 = r.u16('source address');
   h.radius = r.u8('radius');
@@ -169,7 +175,7 @@ export function decodeNwkHeader(bytes: Uint8Array, offset = 0, base = 0): { valu
     for (let i = 0; i < count; i++) relays.push(r.u16('relay list'));
     h.sourceRouteSubframe = { relayIndex, relays };
   }
-  return { value: h, offset: r.offset };
+  return h;
 }
 
 function check(present: boolean, value: unknown, what: string): void {

@@ -12,7 +12,7 @@ import { createCcmStar, type CcmStar } from '../crypto/ccm-star.ts';
 import { ApsKeyType, type ApsCommand } from './aps.ts';
 import type { Eui64 } from './codec.ts';
 import type { KeyEntry, KeyKind, KeyOrigin, Keyring } from './keyring.ts';
-import { KeyId, MIC_LENGTH, openPrepared, prepareUnsecureAt, type AuxSecurityHeader, type PreparedLayer } from './security.ts';
+import { KeyId, MIC_LENGTH, prepareUnsecureInto, type AuxSecurityHeader } from './security.ts';
 
 /**
  * Why a secured layer stayed closed (stable diagnostic ids):
@@ -62,8 +62,8 @@ export interface OpenInput {
   auxStart: number;
   auxEnd: number;
   aux: AuxSecurityHeader;
-  /** Ciphertext ‖ MIC. */
-  body: Uint8Array;
+  /** Ciphertext ‖ MIC; absent = bytes[auxEnd, bytes.length) (no view needed to open it). */
+  body?: Uint8Array;
   /** Nonce source as on-air bytes when the aux header has no extended nonce (undefined if unknown). */
   source64?: Uint8Array;
 }
@@ -99,6 +99,9 @@ export class SecurityPass {
   private readonly apsWinner = new Map<string, KeyEntry>();
   private learnedCount = 0;
   private readonly maxLearned: number;
+  /** Nonce and authenticated data of the layer being opened: scratch, rebuilt for every layer. */
+  private readonly nonce = new Uint8Array(13);
+  private aBuf = new Uint8Array(64);
 
   constructor(readonly keyring: Keyring, opts: SecurityPassOptions = {}) {
     this.maxLearned = opts.maxLearnedKeys ?? 256;
@@ -167,16 +170,20 @@ export class SecurityPass {
    */
   private run(layer: 'nwk' | 'aps', input: OpenInput, remembered: KeyEntry | undefined, parties: readonly (Eui64 | undefined)[] | undefined): OpenResult & { winner?: KeyEntry } {
     const keyId = input.aux.keyId;
-    if (input.body.length - MIC_LENGTH > MAX_CCM_MESSAGE) return failure(layer, keyId, 'too-long', 0);
+    const body = input.body;
+    const bytes = body ?? input.bytes;
+    const cStart = body === undefined ? input.auxEnd : 0;
+    const cEnd = bytes.length;
+    if (cEnd - cStart - MIC_LENGTH > MAX_CCM_MESSAGE) return failure(layer, keyId, 'too-long', 0);
     if (!input.aux.extendedNonce && input.source64 === undefined) return failure(layer, keyId, 'no-source-address', 0);
-    // Nonce and authenticated data depend on the layer only: built once for every key tried.
-    // (Not ok only for a layer too short for its aux header or MIC: then every key fails, as before.)
-    const prep = prepareUnsecureAt(input.bytes, input.start, input.auxStart, input.auxEnd, input.body, input.source64);
-    const prepared = prep.ok ? prep : undefined;
+    // Nonce and authenticated data depend on the layer only: built once (into scratch) for every key tried.
+    // (-1 only for a layer too short for its aux header or MIC: then every key fails, as before.)
+    if (this.aBuf.length < input.auxEnd - input.start) this.aBuf = new Uint8Array(Math.max(2 * this.aBuf.length, input.auxEnd - input.start));
+    const aLength = prepareUnsecureInto(input.bytes, input.start, input.auxStart, input.auxEnd, cEnd - cStart, input.source64, this.nonce, this.aBuf);
     let tried = 0;
     if (remembered !== undefined) {
       tried++;
-      const plaintext = this.attempt(prepared, remembered, keyId);
+      const plaintext = this.attempt(aLength, bytes, cStart, cEnd, remembered, keyId);
       if (plaintext !== undefined) return this.success(layer, keyId, remembered, plaintext, tried);
     }
     const useNetwork = parties === undefined;
@@ -187,17 +194,16 @@ export class SecurityPass {
       if (useNetwork ? entry.seq === input.aux.keySeq : entry.eui64 !== undefined && parties.includes(entry.eui64)) expected = true;
       if (entry === remembered) continue;
       tried++;
-      const plaintext = this.attempt(prepared, entry, keyId);
+      const plaintext = this.attempt(aLength, bytes, cStart, cEnd, entry, keyId);
       if (plaintext !== undefined) return this.success(layer, keyId, entry, plaintext, tried);
     }
     return failure(layer, keyId, expected ? 'mic-failed' : 'no-key-opened', tried);
   }
 
-  /** The plaintext when `entry` (under key id `keyId`) authenticates the layer. */
-  private attempt(prepared: PreparedLayer | undefined, entry: KeyEntry, keyId: number): Uint8Array | undefined {
-    if (prepared === undefined) return undefined;
-    const r = openPrepared(prepared, this.ccm(entry, keyId));
-    return r.ok ? r.plaintext : undefined;
+  /** The plaintext when `entry` (under key id `keyId`) authenticates ciphertext ‖ MIC src[cStart, cEnd) (nonce and a prepared). */
+  private attempt(aLength: number, src: Uint8Array, cStart: number, cEnd: number, entry: KeyEntry, keyId: number): Uint8Array | undefined {
+    if (aLength < 0) return undefined;
+    return this.ccm(entry, keyId).decryptRange(this.nonce, this.aBuf, aLength, src, cStart, cEnd, MIC_LENGTH);
   }
 
   private success(layer: 'nwk' | 'aps', keyId: number, entry: KeyEntry, plaintext: Uint8Array, tried: number): OpenResult & { winner: KeyEntry } {

@@ -53,6 +53,12 @@ export function auxHeaderLength(aux: Pick<AuxSecurityHeader, 'extendedNonce' | '
 /** @spec Zigbee 05-3474 §4.5.1 */
 export function decodeAuxSecurityHeader(bytes: Uint8Array, offset = 0, base = 0, layer: Layer = 'nwk'): { value: AuxSecurityHeader; offset: number } {
   const r = new ByteReader(bytes, layer, offset, base);
+  const value = readAuxSecurityHeader(r);
+  return { value, offset: r.offset };
+}
+
+/** decodeAuxSecurityHeader on a reader (left after the aux header): no wrapper object, for the frame dissector. */
+export function readAuxSecurityHeader(r: ByteReader): AuxSecurityHeader {
   const ctl = r.u8('security control');
   const aux: AuxSecurityHeader = {
     level: ctl & SecurityControl.levelMask,
@@ -64,7 +70,7 @@ export function decodeAuxSecurityHeader(bytes: Uint8Array, offset = 0, base = 0,
   if (ctl & SecurityControl.reserved) aux.reserved = 1;
   if (aux.extendedNonce) aux.source64 = r.eui64('security source address');
   if (aux.keyId === KeyId.network) aux.keySeq = r.u8('key sequence number');
-  return { value: aux, offset: r.offset };
+  return aux;
 }
 
 export function securityControlByte(aux: AuxSecurityHeader): number {
@@ -271,6 +277,38 @@ export function prepareUnsecureAt(
   for (let i = start; i < auxEnd; i++) a[i - start] = bytes[i];
   a[auxStart - start] = ctl;
   return { ok: true, nonce, a, body };
+}
+
+/**
+ * prepareUnsecureAt into the caller's buffers (a frame decoder's scratch, reused for every frame):
+ * writes the nonce to `nonce` (13 bytes) and `a` to a[0, n); returns n, or -1 where
+ * prepareUnsecureAt would not be ok (then no key can open the layer). `a` must hold auxEnd − start
+ * bytes. `bodyLength` is the length of ciphertext ‖ MIC.
+ */
+export function prepareUnsecureInto(
+  bytes: Uint8Array, start: number, auxStart: number, auxEnd: number, bodyLength: number, source64: Uint8Array | undefined,
+  nonce: Uint8Array, a: Uint8Array,
+): number {
+  const auxLength = auxEnd - auxStart;
+  if (auxLength < 5 || bodyLength < MIC_LENGTH || start > auxStart || auxEnd > bytes.length) return -1;
+  const ctl = (bytes[auxStart] & ~0x07) | ZIGBEE_PRO_SECURITY_LEVEL;
+  if ((ctl & SecurityControl.extendedNonce) !== 0) {
+    if (auxLength < 13) return -1;
+    for (let i = 0; i < 8; i++) nonce[i] = bytes[auxStart + 5 + i];
+  } else {
+    if (source64 === undefined) return -1;
+    if (source64.length !== 8) throw new RangeError(`"source64" expected 8 on-air bytes, got length=${source64.length}`);
+    for (let i = 0; i < 8; i++) nonce[i] = source64[i];
+  }
+  nonce[8] = bytes[auxStart + 1];
+  nonce[9] = bytes[auxStart + 2];
+  nonce[10] = bytes[auxStart + 3];
+  nonce[11] = bytes[auxStart + 4];
+  nonce[12] = ctl;
+  const n = auxEnd - start;
+  for (let i = start; i < auxEnd; i++) a[i - start] = bytes[i];
+  a[auxStart - start] = ctl;
+  return n;
 }
 
 /** Opens a prepared layer with one key: the plaintext iff the MIC verifies. */

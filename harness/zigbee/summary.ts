@@ -171,7 +171,8 @@ function zclText(z: DissectedZcl, clusterId: number): string {
     const c = z.command;
     switch (c.type) {
       case 'readAttributes':
-        cmd = `Read Attributes ${c.attributeIds.map(hex4).join(',')}`;
+        cmd = 'Read Attributes ';
+        for (let i = 0; i < c.attributeIds.length; i++) cmd += (i === 0 ? '' : ',') + hex4(c.attributeIds[i]);
         break;
       case 'readAttributesResponse': {
         const k = z.keepAlive;
@@ -250,12 +251,18 @@ export function summarize(f: DissectedFrame): string {
   else if (f.nwk) text = `NWK ${n!.frameType === 1 ? 'Command' : n!.frameType === 3 ? 'Inter-PAN' : 'Data'}${f.nwk.encrypted ? ' (encrypted)' : ''}${nwkAddrs}`;
   else if (f.greenPower) text = 'NWK Green Power frame';
   else text = macText(f.mac);
-  const tags: string[] = [];
-  for (const a of f.security) tags.push(`[${a.layer}: ${keyText(a)}]`);
-  for (const l of f.learned ?? []) tags.push(l.added ? `[learned: ${l.label}]` : `[carries: ${l.label}${l.note === 'keyring-full' ? ', keyring full' : ''}]`);
-  if (f.mac?.fcsOk === false) tags.push('[bad FCS]');
-  for (const e of f.errors) tags.push(`[${e.layer} @${e.offset}: ${e.reason}]`);
-  return tags.length ? `${text}  ${tags.join(' ')}` : text;
+  // Tags joined by one space, after two: built as one string (no array per frame).
+  let tags = '';
+  for (let i = 0; i < f.security.length; i++) {
+    const a = f.security[i];
+    tags += (tags === '' ? '[' : ' [') + a.layer + ': ' + keyText(a) + ']';
+  }
+  if (f.learned !== undefined) {
+    for (const l of f.learned) tags += (tags === '' ? '' : ' ') + (l.added ? `[learned: ${l.label}]` : `[carries: ${l.label}${l.note === 'keyring-full' ? ', keyring full' : ''}]`);
+  }
+  if (f.mac?.fcsOk === false) tags += tags === '' ? '[bad FCS]' : ' [bad FCS]';
+  for (const e of f.errors) tags += (tags === '' ? '' : ' ') + `[${e.layer} @${e.offset}: ${e.reason}]`;
+  return tags === '' ? text : text + '  ' + tags;
 }
 
 /**
