@@ -49,6 +49,7 @@ export async function closeDevices(all: LiveDevice[]): Promise<void> {
 export class CliBenches<E extends Closable & { open(): Promise<void> }> {
   private readonly live: LiveDevice[] = [];
   private readonly stoppers: (() => void)[] = [];
+  private readonly plugs = new Map<CliBench<E, Closable>, { live: LiveDevice; emulator: (base: EmulatorBase) => E }>();
 
   /** A bench whose air is recorded on `channel`; `shared` puts several on one air. */
   async open<D extends Closable>(
@@ -63,8 +64,34 @@ export class CliBenches<E extends Closable & { open(): Promise<void> }> {
     const emu = emulator({ path: pair.b, air, clock, hangup: () => pair.unplug() });
     await emu.open();
     const driver = make(pair.a, clock);
-    this.live.push({ pair, emu, driver });
-    return { pair, clock, air, emu, driver, sniffed };
+    const live = { pair, emu, driver };
+    this.live.push(live);
+    const bench = { pair, clock, air, emu, driver, sniffed };
+    this.plugs.set(bench, { live, emulator });
+    return bench;
+  }
+
+  /**
+   * Plugs the device back in after it vanished: a new socat pair at the SAME link paths (a
+   * re-enumerated dongle at its /dev/serial/by-id path) and a freshly booted emulator on it (the
+   * simulated node of the old one is gone, as after a power cycle). Updates `b.pair` and `b.emu`.
+   */
+  async replug<D extends Closable>(b: CliBench<E, D>): Promise<E> {
+    const plug = this.plugs.get(b as CliBench<E, Closable>);
+    if (!plug) throw new Error('replug: not a bench of this file');
+    await plug.live.emu.close();
+    await plug.live.pair.unplug();
+    const pair = await openPtyPair({ links: { a: b.pair.a, b: b.pair.b } });
+    const emu = plug.emulator({ path: pair.b, air: b.air, clock: b.clock, hangup: () => pair.unplug() });
+    await emu.open();
+    const old = plug.live.pair;
+    plug.live.pair = pair;
+    plug.live.emu = emu;
+    // the first pair's temporary directory holds the new links: remove it only at the end
+    this.stoppers.push(() => { void old.close(); });
+    b.pair = pair;
+    b.emu = emu;
+    return emu;
   }
 
   /** A simulated node (or anything stoppable) to stop after the test. */
@@ -75,6 +102,7 @@ export class CliBenches<E extends Closable & { open(): Promise<void> }> {
 
   /** afterEach: closes every driver, emulator, socat and simulated node opened here. */
   async closeAll(): Promise<void> {
+    this.plugs.clear();
     await closeDevices(this.live.splice(0));
     for (const s of this.stoppers.splice(0)) s();
   }
@@ -107,7 +135,7 @@ export async function expectMuteOpenTimesOut(
   const t = await timed(b.driver.open());
   expect(t.error).toBeInstanceOf(DeviceTimeoutError);
   expect(t.error).toMatchObject({ role, step: 'open', deadlineMs });
-  expect(t.ms).toBeLessThan(1500);
+  expect(t.ms).toBeLessThan(10_000); // bounded, not hung; the typed error names the deadline it kept
 }
 
 /**
@@ -121,6 +149,9 @@ export async function expectPortClosedMidCommand(
   expect(t.error).toBeInstanceOf(closedError);
   expect(t.error).toBeInstanceOf(RigUnavailableError);
   expect(t.error).toMatchObject(fields);
-  expect(t.ms).toBeLessThan(2500);
-  await expect(next()).rejects.toThrow(/port is not open/);
+  // The next command climbs the recovery ladder (re-opens; the device never comes back) and fails
+  // with the same typed error, naming what it tried.
+  const after = await timed(within(15_000, next(), 'the command after the port closed'));
+  expect(after.error).toBeInstanceOf(closedError);
+  expect((after.error as Error).message).toMatch(/port is not open: lost .*tried re-open 1\/\d+.*no power cycle \(no power\.cycle command in the rig file\)/);
 }

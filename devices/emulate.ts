@@ -9,6 +9,7 @@ import type { RigFile, RoleConfig } from '../harness/rig/schema.ts';
 import { VirtualAir } from '../harness/sim/air.ts';
 import { RealClock } from '../harness/sim/clock.ts';
 import { parseEui64, type Eui64 } from '../harness/zigbee/codec.ts';
+import { EmberCliEmulator } from './ember-cli/emulator.ts';
 import { NrfSnifferEmulator } from './nrf-sniffer/emulator.ts';
 import { NrfZigbeeShellEmulator } from './nrf-zigbee-shell/emulator.ts';
 import { openPtyPair, type PtyPair } from './pty.ts';
@@ -20,10 +21,14 @@ const ROLES: readonly RoleName[] = ['tc', 'dut', 'sniffer'];
 export const EMULATED_DRIVERS: Readonly<Record<string, readonly RoleName[]>> = {
   'nrf-sniffer': ['sniffer'],
   'nrf-zigbee-shell': ['tc', 'dut'],
+  'ember-cli': ['tc', 'dut'],
 };
 
 /** EUI-64 of the emulated TC dongle (the rig file has no identity for the TC). */
 export const EMULATED_TC_EUI64: Eui64 = parseEui64('f4:ce:36:00:00:00:7c:01');
+
+/** EUI-64 of the emulated EFR32 TC (Silicon Labs OUI). */
+export const EMULATED_EMBER_TC_EUI64: Eui64 = parseEui64('00:0d:6f:00:00:00:7c:01');
 
 /** The rig cannot be emulated: names the role, its driver and what can be. */
 export class NotEmulatableError extends Error {
@@ -39,7 +44,7 @@ export function emulationProblems(rig: RigFile): string[] {
     if (!plays) out.push(`roles.${role}.driver: "${d}" has no firmware emulator (emulated: ${Object.keys(EMULATED_DRIVERS).join(', ')})`);
     else if (!plays.includes(role)) out.push(`roles.${role}.driver: the ${d} emulator cannot play ${role} (it plays ${plays.join(', ')})`);
   }
-  if (rig.roles.dut.driver === 'nrf-zigbee-shell' && !rig.roles.dut.identity) {
+  if ((rig.roles.dut.driver === 'nrf-zigbee-shell' || rig.roles.dut.driver === 'ember-cli') && !rig.roles.dut.identity) {
     out.push('roles.dut.identity: the emulated DUT takes its EUI-64 (and install code) from here; add eui64 and installCode');
   }
   return out;
@@ -101,9 +106,18 @@ export async function startVirtualHardware(rig: RigFile, opts: { ptyTimeoutMs?: 
         fs.rmSync(f, { force: true }); // a stale link of an earlier run
       }
       const pair = await openPtyPair({ links: { a: host, b: device }, timeoutMs: opts.ptyTimeoutMs ?? 5000 });
-      let emu: NrfSnifferEmulator | NrfZigbeeShellEmulator;
+      let emu: NrfSnifferEmulator | NrfZigbeeShellEmulator | EmberCliEmulator;
       if (rc.driver === 'nrf-sniffer') {
         emu = new NrfSnifferEmulator({ path: device, air, clock });
+      } else if (rc.driver === 'ember-cli') {
+        // An SE build (Key Establishment plugin) when the rig's DUT declares a CBKE capability.
+        const id = role === 'dut' ? rig.roles.dut.identity : undefined;
+        const keyEstablishment = (rig.roles.dut.capabilities ?? []).some((c) => c.startsWith('cbke'));
+        emu = new EmberCliEmulator({
+          path: device, air, clock, role: role === 'tc' ? 'tc' : 'joiner', keyEstablishment,
+          eui64: id ? parseEui64(id.eui64) : EMULATED_EMBER_TC_EUI64,
+          ...(id?.installCode ? { installCode: id.installCode } : {}),
+        });
       } else {
         const id = role === 'dut' ? rig.roles.dut.identity : undefined;
         emu = new NrfZigbeeShellEmulator({ path: device, air, clock, eui64: id ? parseEui64(id.eui64) : EMULATED_TC_EUI64 });

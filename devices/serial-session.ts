@@ -3,10 +3,24 @@
 // replay) with a deadline, the transcript (test artifact and JSON-lines recording), writes and
 // quiet-waiting with deadlines, and, for the command-line drivers, one command at a time.
 // What a line means and when a reply ends stays in each driver's folder.
-import { existsSync } from 'node:fs';
+//
+// Recovery ladder of the command-line drivers (nrf-zigbee-shell, ember-cli), run when a command
+// (or open()) finds the port lost underneath — the command that was waiting when it went fails at
+// once with the driver's port-closed error (it may or may not have run: it is never re-sent):
+//   1. Re-open the port, `reopen.attempts` times (default 3) with backoff (200 ms doubling to
+//      2 s). A dongle that re-enumerates comes back at the same /dev/serial/by-id path; after
+//      each open the driver brings the CLI back into shape (`reopened`: the shell's echo/colours
+//      off, an empty line for the EmberZNet prompt) before the command is typed.
+//   2. If the rig has a `power.cycle` command (uhubctl), run it, wait for the port path to
+//      reappear, re-open.
+//   3. Give up: the command fails with the driver's port-closed error (a RigUnavailableError)
+//      naming every step tried and the last error. The next command climbs the ladder again.
+// The nRF sniffer keeps its own ladder (a capture restarts in the background and refits its clock
+// map); waitForPath and the power-cycle runner are shared.
+import { existsSync, realpathSync } from 'node:fs';
 import { DeviceTimeoutError, RigUnavailableError } from '../harness/rig/roles.ts';
 import type { Clock } from '../harness/sim/clock.ts';
-import { explainOpenError } from './nrf-sniffer/host.ts';
+import { explainOpenError, runShell } from './nrf-sniffer/host.ts';
 import { formatEntry, TranscriptRecorder, type TranscriptEntry } from './nrf-sniffer/transcript.ts';
 import { serialOpener, type LineSource, type SourceEvent, type SourceOpener } from './nrf-sniffer/transport.ts';
 import { withDeadline } from './nrf-sniffer/waits.ts';
@@ -45,8 +59,15 @@ export class SerialSession {
   private transcript: string[] = [];
   private dropped = 0;
   private recorder: TranscriptRecorder | null = null;
+  private lost: string | null = null;
+  private device: string | undefined;
 
   constructor(private readonly o: SerialSessionOptions) {}
+
+  /** Why the port went away underneath (not closed by us), until it is open again or closed. */
+  get lostReason(): string | null {
+    return this.src === null ? this.lost : null;
+  }
 
   get isOpen(): boolean {
     return this.src !== null;
@@ -84,8 +105,30 @@ export class SerialSession {
       throw new RigUnavailableError(o.role, o.port, reason);
     }
     this.rx = o.timers.now();
+    this.lost = null;
+    this.device = realpathOrUndefined(o.port);
     this.record({ t: o.clock.now(), dir: 'open', line: o.port });
     for (const n of this.src.notes) this.note(n);
+  }
+
+  /**
+   * Whether the device node behind the port path is no longer the one opened: the path is gone
+   * (unplugged: a tty does not always report a hang-up while nobody reads) or leads to another
+   * node (re-enumerated). Only for a real serial device at `path`.
+   */
+  staleDevice(path: string): string | null {
+    if (!this.src) return null;
+    if (!existsSync(path)) return `${path} is gone`;
+    const now = realpathOrUndefined(path);
+    if (this.device !== undefined && now !== undefined && now !== this.device) return `${path} now leads to ${now}, not ${this.device} (re-enumerated)`;
+    return null;
+  }
+
+  /** The port went away underneath, found by us rather than reported by the source. */
+  async lose(reason: string): Promise<void> {
+    this.record({ t: this.o.clock.now(), dir: 'closed', line: reason, disconnected: true });
+    await this.drop().catch(() => {});
+    this.lost = reason;
   }
 
   /** Leaves the source and closes it. */
@@ -103,6 +146,7 @@ export class SerialSession {
 
   /** drop(), and the recording ends. */
   async close(): Promise<void> {
+    this.lost = null;
     await this.drop();
     this.recorder?.close();
     this.recorder = null;
@@ -164,6 +208,7 @@ export class SerialSession {
         return;
       case 'closed':
         this.record({ t: e.atMs, dir: 'closed', line: e.reason, disconnected: e.disconnected });
+        this.lost = e.reason;
         this.o.onClosed(e.reason);
         return;
       case 'line':
@@ -204,6 +249,8 @@ export interface CommandQueueOptions {
   portClosed(p: PendingCommand, reason: string): Error;
   /** The serial device node, when lines come from one (not a replay): its disappearance means a lost port. */
   devicePath?: string;
+  /** Climbs the recovery ladder for a lost port (header); absent: a lost port stays lost. */
+  recover?(why: string, step: string): Promise<LadderOutcome>;
 }
 
 /** One command at a time, each with a deadline; later ones queue up behind it. */
@@ -258,8 +305,26 @@ export class CommandQueue {
     return e;
   }
 
+  /**
+   * When the port was lost underneath: the recovery ladder (header), with the driver's port-closed
+   * error naming what was tried when it fails. Nothing to do when the port is open.
+   */
+  async recover(step: string, command = '(open)'): Promise<void> {
+    const o = this.o;
+    const why = o.session.lostReason;
+    if (o.session.isOpen || why === null || !o.recover) return;
+    const r = await o.recover(why, step);
+    if ('recoveredBy' in r) return;
+    const p: PendingCommand = { command, step, lines: [], errors: [], echoSeen: false, resolve: () => {}, reject: () => {} };
+    throw o.portClosed(p, `the port is not open: lost (${why}); tried ${r.tried.join(', ')}; last error: ${r.last.message}`);
+  }
+
   private async exec(command: string, step: string, ms: number): Promise<string[]> {
     const o = this.o;
+    // A port found gone before typing: the command has not been sent, so the ladder may run first.
+    const stale = o.devicePath ? o.session.staleDevice(o.devicePath) : null;
+    if (stale) await o.session.lose(stale);
+    await this.recover(step, command);
     if (!o.session.isOpen) throw new RigUnavailableError(o.role, o.port, `${step}: the port is not open (call open() first)`);
     if (this.desynced) {
       await o.resync(step);
@@ -303,6 +368,10 @@ export interface CommandLineOptions
   stats: SerialSessionOptions['stats'] & CommandQueueOptions['stats'];
   /** After the waiting command failed for a lost port: fail whatever else waits on it. */
   onPortLost?(e: Error): void;
+  /** The recovery ladder's re-open steps and the rig's power-cycle command (header). */
+  recovery?: RecoveryOptions;
+  /** After a re-open on the ladder: bring the CLI back into shape (no queued commands: write directly). */
+  reopened?(step: string): Promise<void>;
 }
 
 /** A command-line driver's session and command queue, wired so that a lost port fails the waiting command. */
@@ -318,6 +387,100 @@ export function commandLine(o: CommandLineOptions): { session: SerialSession; co
       o.onPortLost?.(err);
     },
   });
-  const commands = new CommandQueue({ ...o, get role() { return role(); }, session, devicePath: o.source ? undefined : o.port });
+  const r = o.recovery ?? {};
+  const reopen = { attempts: r.reopen?.attempts ?? 3, firstDelayMs: r.reopen?.firstDelayMs ?? 200, maxDelayMs: r.reopen?.maxDelayMs ?? 2000 };
+  const recover = (why: string, step: string): Promise<LadderOutcome> => {
+    session.note(`${step}: the port was lost (${why}); trying to get it back`);
+    return recoveryLadder({
+      role: role(), port: o.port, timers: o.timers, reopen, powerCycle: r.powerCycle,
+      drop: () => session.drop(),
+      attempt: async (how) => { await session.open(); await o.reopened?.(`${step} (${how})`); },
+      note: (line) => session.note(line),
+    });
+  };
+  const commands = new CommandQueue({ ...o, get role() { return role(); }, session, devicePath: o.source ? undefined : o.port, recover });
   return { session, commands };
+}
+
+/** The recovery ladder's settings (header). */
+export interface RecoveryOptions {
+  /** Re-opens before the power cycle: attempts (default 3) and backoff (200 ms doubling up to 2 s). */
+  reopen?: { attempts?: number; firstDelayMs?: number; maxDelayMs?: number };
+  /** The rig's `power.cycle` shell command, if it has one; `reappearMs`: how long the port path may take to come back (15 s). */
+  powerCycle?: { command: string; timeoutMs?: number; reappearMs?: number };
+}
+
+/** How a ladder ended: the step that got the port back, or every step tried and the last error. */
+export type LadderOutcome = { recoveredBy: string } | { tried: string[]; last: Error };
+
+/**
+ * Re-opens (with backoff), then the power cycle when there is one, then gives up (header). Each
+ * `attempt` opens the port and brings the device into shape, throwing when it cannot.
+ */
+export async function recoveryLadder(o: {
+  role: string;
+  port: string;
+  timers: Clock;
+  reopen: Required<NonNullable<RecoveryOptions['reopen']>>;
+  powerCycle?: RecoveryOptions['powerCycle'];
+  drop(): Promise<void>;
+  attempt(how: string): Promise<void>;
+  note(line: string): void;
+}): Promise<LadderOutcome> {
+  const tried: string[] = [];
+  let last: Error = new Error('no attempt made');
+  const attempt = async (how: string): Promise<boolean> => {
+    tried.push(how);
+    await o.drop();
+    try {
+      await o.attempt(how);
+      o.note(`recovered by ${how}`);
+      return true;
+    } catch (e) {
+      last = e as Error;
+      o.note(`${how} failed: ${last.message}`);
+      return false;
+    }
+  };
+  let delay = o.reopen.firstDelayMs;
+  for (let i = 1; i <= o.reopen.attempts; i++) {
+    await o.timers.sleep(delay);
+    delay = Math.min(delay * 2, o.reopen.maxDelayMs);
+    if (await attempt(`re-open ${i}/${o.reopen.attempts}`)) return { recoveredBy: tried[tried.length - 1] };
+  }
+  const pc = o.powerCycle;
+  if (pc) {
+    await o.drop();
+    o.note(`power-cycling: ${pc.command}`);
+    try {
+      await runShell(pc.command, pc.timeoutMs ?? 30_000, o.timers, o.role);
+      await waitForPath(o.port, pc.reappearMs ?? 15_000, o.timers, o.role);
+      if (await attempt(`power cycle ("${pc.command}") and re-open`)) return { recoveredBy: tried[tried.length - 1] };
+    } catch (e) {
+      last = e as Error;
+      tried.push(`power cycle ("${pc.command}")`);
+      o.note(`power cycle failed: ${last.message}`);
+    }
+  } else {
+    tried.push('no power cycle (no power.cycle command in the rig file)');
+  }
+  await o.drop();
+  return { tried, last };
+}
+
+/** Waits for a device path to (re)appear, e.g. after a power cycle re-enumerated the dongle. */
+export async function waitForPath(port: string, ms: number, timers: Clock, role: string): Promise<void> {
+  const deadline = timers.now() + ms;
+  while (!existsSync(port)) {
+    if (timers.now() > deadline) throw new DeviceTimeoutError(role, 'power cycle', `${port} to reappear`, ms);
+    await timers.sleep(100);
+  }
+}
+
+function realpathOrUndefined(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
 }

@@ -3,7 +3,9 @@
 // serial line (or a recorded transcript), one at a time, each with a deadline, and reads the reply
 // up to the prompt line that the empty line typed after each command closes (protocol.ts header).
 // Transport, transcript, replay and waits are the nRF sniffer driver's; the session plumbing
-// (open, transcript, one command at a time) is ../serial-session.ts.
+// (open, transcript, one command at a time) is ../serial-session.ts, and so is the recovery
+// ladder of a lost port (re-open at the same path, then the rig's power.cycle, then
+// EmberCliPortClosedError naming what was tried).
 //
 // The EFR32's advantage over the nRF shell: `keys print` shows the real key tables, so the
 // kit's keyring gets real keys from a real TC — the network key and sequence, each device's TC
@@ -31,7 +33,7 @@ import { keStatusName } from '../../harness/crypto/cbke-suites.ts';
 import { parseEui64, type Eui64 } from '../../harness/zigbee/codec.ts';
 import type { SourceOpener } from '../nrf-sniffer/transport.ts';
 import { ReplyWaiters, withDeadline } from '../nrf-sniffer/waits.ts';
-import { commandLine, type CommandQueue, type SerialSession } from '../serial-session.ts';
+import { commandLine, type CommandQueue, type RecoveryOptions, type SerialSession } from '../serial-session.ts';
 import {
   classifyLine, EmberCliParseError, EmberCommand, hasKeyEstablishment, parseKeysPrint, parseNetworkId,
   parseStatusReply, promptOf, REPLY, type KeysPrint, type NetworkId,
@@ -99,7 +101,10 @@ export interface EmberCliOptions {
   quietMs?: number;
   recordTo?: string;
   source?: SourceOpener;
-  maxLine?: number;
+  maxLine?: number;  /** Recovery ladder of a lost port (../serial-session.ts header): re-open attempts and backoff. */
+  reopen?: RecoveryOptions['reopen'];
+  /** The rig's `power.cycle` shell command: the ladder's step after the re-opens. */
+  powerCycle?: RecoveryOptions['powerCycle'];
 }
 
 export interface EmberCliStats {
@@ -116,7 +121,7 @@ export interface EmberCliStats {
 export abstract class EmberCliDriver {
   abstract readonly role: 'tc' | 'dut';
   readonly stats: EmberCliStats = { commands: 0, garbageLines: 0, overlongLines: 0, nulBytes: 0, strayLines: 0, timeouts: 0 };
-  protected readonly o: Required<Omit<EmberCliOptions, 'recordTo' | 'source'>> & Pick<EmberCliOptions, 'recordTo'>;
+  protected readonly o: Required<Omit<EmberCliOptions, 'recordTo' | 'source' | 'reopen' | 'powerCycle'>> & Pick<EmberCliOptions, 'recordTo'>;
   protected readonly timers: Clock;
   /** Asynchronous prints someone awaits (steering, rejoin and KE outcomes). */
   protected readonly waiters: ReplyWaiters;
@@ -142,6 +147,9 @@ export abstract class EmberCliDriver {
     this.waiters = new ReplyWaiters(this.timers);
     const cl = commandLine({
       ...this.o, role: () => this.role, driver: DRIVER_NAME, stats: this.stats, source: opts.source,
+      recovery: { reopen: opts.reopen, powerCycle: opts.powerCycle },
+      // After a re-open on the recovery ladder: an empty line gives back the prompt; let it pass.
+      reopened: async (step) => { await this.session.write(EmberCommand.newline, step); await this.session.quiet(step); },
       onLine: (text) => this.onLine(text),
       onPortLost: (e) => this.waiters.failAll(e),
       // The empty line closes the command's prompt: the reply ends at the prompt line it gives back.
@@ -173,6 +181,8 @@ export abstract class EmberCliDriver {
   /** Opens the port, learns the prompt (the line an empty input gives back), reads the EUI-64, probes the build. */
   async open(): Promise<void> {
     if (this.session.isOpen) return;
+    // Lost underneath (not closed by the harness): the recovery ladder, not a fresh open.
+    if (this.session.lostReason !== null) { await this.commands.recover('open'); return; }
     await this.session.open();
     const seen = new Promise<void>((resolve) => { this.promptSeen = resolve; });
     // Two empty lines: the first closes whatever prompt was printed before we listened (or
@@ -209,6 +219,11 @@ export abstract class EmberCliDriver {
 
   takeTranscript(): string[] {
     return this.session.takeTranscript();
+  }
+
+  /** Why the port went away underneath, while it is lost (the next command climbs the recovery ladder). */
+  get portLost(): string | null {
+    return this.session.lostReason;
   }
 
   // ---- the conversation ---------------------------------------------------------------------
@@ -355,6 +370,16 @@ export class EmberCliTrustCenter extends EmberCliDriver implements TrustCenter {
     await this.open();
     if (net.networkKey) this.note('form: networkKey not applied (the CLI forms with a key the stack picks); networkKey() reads the real one from "keys print"');
     if (net.extendedPanId) this.note('form: extendedPanId not applied (network-creator picks it)');
+    // A rig's TC stays up across tests: leave the network it runs, so each form() starts a fresh
+    // network (the application framework clears the link key table upon forming), not one
+    // holding the keys of devices an earlier test let join.
+    const now = await this.networkId('form');
+    if (now.short !== 0xfffe) {
+      this.note(`form: the coordinator already runs a network (PAN ID 0x${now.panId.toString(16).padStart(4, '0')}): "network leave" first, then a fresh formation`);
+      await this.runStatus(EmberCommand.leave, 'form', REPLY.leave, [0x00, 0x93]);
+      const off = await this.pollNetwork('form', this.timers.now() + this.o.replyTimeoutMs, (n) => n.short === 0xfffe);
+      if (!off.ok) throw new DeviceTimeoutError('tc', 'form', '"network id" to show no network after "network leave"', this.o.replyTimeoutMs);
+    }
     await this.runStatus(EmberCommand.form({ panId: net.panId, channel: net.channel }), 'form', REPLY.form);
     const r = await this.pollNetwork('form', this.timers.now() + this.o.formTimeoutMs, (n) => n.short !== 0xfffe);
     if (!r.ok) throw new DeviceTimeoutError('tc', 'form', `network formation ("network id" kept answering short 0x${r.last.short.toString(16)})`, this.o.formTimeoutMs);
@@ -394,6 +419,9 @@ export class EmberCliTrustCenter extends EmberCliDriver implements TrustCenter {
   /** The network key and its sequence number as `keys print` shows them. */
   async networkKey(): Promise<{ key: Uint8Array; seq: number }> {
     const k = await this.keysPrint('network key');
+    // Off a network the stack prints an all-zero key: that is no key (the run's key files and
+    // trace must not carry it as the network key).
+    if (k.nwkKey.every((b) => b === 0)) throw new RigUnavailableError('tc', this.o.port, 'network key: "keys print" shows no network key (not on a network yet)');
     return { key: k.nwkKey, seq: k.nwkKeySeq };
   }
 
@@ -569,8 +597,10 @@ export function emberCliFromRig(
   config: { port: string; baud: number },
   identity: { eui64: Eui64; installCode?: string } | undefined,
   clock: Clock,
+  rig: { power?: { cycle: string } } = {},
 ): EmberCliTrustCenter | EmberCliJoiner {
-  const base = { port: config.port, baudRate: config.baud, clock };
+  // The rig's power-cycle command is the recovery ladder's last step (../serial-session.ts).
+  const base = { port: config.port, baudRate: config.baud, clock, ...(rig.power ? { powerCycle: { command: rig.power.cycle } } : {}) };
   if (role === 'tc') return new EmberCliTrustCenter(base);
   return new EmberCliJoiner({ ...base, expectEui64: identity?.eui64, installCode: identity?.installCode });
 }

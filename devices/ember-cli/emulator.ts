@@ -15,7 +15,7 @@
 //   key table (fixed slots, `Auth y` for a CBKE-established key) and the transient key table
 //   (install-code keys); `keys delete <i>` prints nothing, `ERROR: erase key <i>: 0xB1` out of range;
 // - device: `plugin network-steering mask set 1 <mask>`, `plugin network-steering start 0`,
-//   `network leave` (`leave 0x00`), `network rejoin <key> <mask>` (`rejoin 0x00`), `plugin
+//   `network leave` (`leave 0x00`; on the TC too: the network goes down, the next form is fresh), `network rejoin <key> <mask>` (`rejoin 0x00`), `plugin
 //   key-establishment start <node> <ep>` (`Starting Key Establishment w/ 0x0000, EP: 0x01`).
 // Asynchronous outcomes, emulator wording (verify on hardware): `NWK Steering: Join Success` /
 // `NWK Steering: Join Failure: 0x<EmberStatus>`, `Stack status: 0x90|0x<status>` after a rejoin,
@@ -366,6 +366,18 @@ export class EmberCliEmulator {
   }
 
   private leave(): void {
+    if (this.o.role === 'tc') {
+      const tc = this.tc;
+      if (!tc || !this.formed) { this.print(`leave 0x${h2(ST_NOT_JOINED)}`); return; }
+      this.print(`leave 0x${h2(ST_SUCCESS)}`);
+      // Down at once; the next form makes a fresh node (empty link key table, new network key).
+      this.seTc?.remove();
+      this.seTc = null;
+      tc.stop();
+      this.tc = null;
+      this.formed = false;
+      return;
+    }
     const j = this.joiner;
     if (!j || !j.joined) { this.print(`leave 0x${h2(j ? ST_NOT_JOINED : ST_INVALID_CALL)}`); return; }
     this.print(`leave 0x${h2(ST_SUCCESS)}`);

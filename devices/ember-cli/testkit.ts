@@ -31,3 +31,6 @@ export const track = <T extends { stop(): void }>(n: T): T => benches.track(n);
 
 /** afterEach: closes every driver, emulator, socat and simulated node this file started. */
 export const closeEmberBenches = (): Promise<void> => benches.closeAll();
+
+/** Plugs a vanished device back in at the same port path, freshly booted (../cli-testkit.ts). */
+export const replug = <D extends { close(): Promise<void> }>(b: EmberBench<D>) => benches.replug(b);

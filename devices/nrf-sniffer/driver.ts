@@ -13,14 +13,13 @@
 //   3. Give up: frames() ends with RigUnavailableError naming the port and what was tried.
 // Not on the ladder: the dongle's `bootloader` command (the DFU bootloader needs a reflash to get
 // back, §7.2) and reflashing (step 5: an operator decision, not a test-time one).
-import { existsSync } from 'node:fs';
 import type { Capability } from '../../harness/rig/capabilities.ts';
 import {
   DeviceTimeoutError, RigUnavailableError, type DeviceInfo, type RadioFrame, type Sniffer,
 } from '../../harness/rig/roles.ts';
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
 import { SnifferClockMap } from './clock-map.ts';
-import { SerialSession } from '../serial-session.ts';
+import { SerialSession, waitForPath } from '../serial-session.ts';
 import { runShell } from './host.ts';
 import { isPrintable, parseSnifferLine, SnifferCommand, SnifferLineError } from './protocol.ts';
 import { serialOpener, type SourceOpener } from './transport.ts';
@@ -375,12 +374,8 @@ export class NrfSnifferDriver implements Sniffer {
     throw new RigUnavailableError('sniffer', this.o.port, `${why}; ${tried}; last error: ${last.message}`);
   }
 
-  private async waitForPath(ms: number): Promise<void> {
-    const deadline = this.timers.now() + ms;
-    while (!existsSync(this.o.port)) {
-      if (this.timers.now() > deadline) throw new DeviceTimeoutError('sniffer', 'power cycle', `${this.o.port} to reappear`, ms);
-      await this.timers.sleep(100);
-    }
+  private waitForPath(ms: number): Promise<void> {
+    return waitForPath(this.o.port, ms, this.timers, 'sniffer');
   }
 
   private armIdle(): void {

@@ -14,14 +14,14 @@ export function explainOpenError(e: Error): string {
 }
 
 /** Runs the rig's power-cycle command with a deadline; kills its process group when late. */
-export function runShell(command: string, ms: number, timers: Clock): Promise<void> {
+export function runShell(command: string, ms: number, timers: Clock, role = 'sniffer'): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 2000) stderr += d.toString(); });
     const cancel = timers.setTimer(ms, () => {
       try { if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
-      reject(new DeviceTimeoutError('sniffer', 'power cycle', `exit of "${command}"`, ms));
+      reject(new DeviceTimeoutError(role, 'power cycle', `exit of "${command}"`, ms));
     });
     child.on('error', (e) => { cancel(); reject(e); });
     child.on('exit', (code) => {

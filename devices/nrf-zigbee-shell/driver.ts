@@ -2,7 +2,9 @@
 // commands over a serial line (or a recorded transcript), one at a time, each with a deadline,
 // and reads the reply up to `Done` or `Error: …`. Transport, transcript and waits are the nRF
 // sniffer driver's (same Zephyr shell on the same dongle family); the session plumbing (open,
-// transcript, one command at a time) is ../serial-session.ts.
+// transcript, one command at a time) is ../serial-session.ts, and so is the recovery ladder of a
+// lost port (re-open at the same path, then the rig's power.cycle, then ShellPortClosedError
+// naming what was tried; a power-cycled shell gets echo and colours off again).
 //
 // What the shell can and cannot do decides the capabilities, declared honestly:
 // - TC (`bdb role zc`): install codes (`bdb ic add`, `bdb ic policy`), the Zigbee 3.0 TC link key
@@ -27,7 +29,7 @@ import {
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
 import { parseEui64, type Eui64 } from '../../harness/zigbee/codec.ts';
 import type { SourceOpener } from '../nrf-sniffer/transport.ts';
-import { commandLine, type CommandQueue, type SerialSession } from '../serial-session.ts';
+import { commandLine, type CommandQueue, type RecoveryOptions, type SerialSession } from '../serial-session.ts';
 import {
   classifyLine, parseEui64Reply, parseIcList, parseShortReply, ShellCommand, type ShellRole,
 } from './protocol.ts';
@@ -92,7 +94,10 @@ export interface NrfZigbeeShellOptions {
   recordTo?: string;
   /** Where lines come from (default: the serial port). Tests pass a replay. */
   source?: SourceOpener;
-  maxLine?: number;
+  maxLine?: number;  /** Recovery ladder of a lost port (../serial-session.ts header): re-open attempts and backoff. */
+  reopen?: RecoveryOptions['reopen'];
+  /** The rig's `power.cycle` shell command: the ladder's step after the re-opens. */
+  powerCycle?: RecoveryOptions['powerCycle'];
 }
 
 export interface ShellStats {
@@ -111,7 +116,7 @@ export interface ShellStats {
 export abstract class NrfZigbeeShellDriver {
   abstract readonly role: 'tc' | 'dut';
   readonly stats: ShellStats = { commands: 0, garbageLines: 0, overlongLines: 0, nulBytes: 0, logLines: 0, strayLines: 0, timeouts: 0 };
-  protected readonly o: Required<Omit<NrfZigbeeShellOptions, 'recordTo' | 'source'>> & Pick<NrfZigbeeShellOptions, 'recordTo'>;
+  protected readonly o: Required<Omit<NrfZigbeeShellOptions, 'recordTo' | 'source' | 'reopen' | 'powerCycle'>> & Pick<NrfZigbeeShellOptions, 'recordTo'>;
   protected readonly timers: Clock;
   private readonly session: SerialSession;
   private readonly commands: CommandQueue;
@@ -129,6 +134,9 @@ export abstract class NrfZigbeeShellDriver {
     this.timers = this.o.timers;
     const cl = commandLine({
       ...this.o, role: () => this.role, driver: DRIVER_NAME, stats: this.stats, source: opts.source,
+      recovery: { reopen: opts.reopen, powerCycle: opts.powerCycle },
+      // After a re-open on the recovery ladder (a power-cycled shell echoes and colours again).
+      reopened: async (step) => { await this.write(ShellCommand.newline, step); await this.write(ShellCommand.echoOff, step); await this.write(ShellCommand.colorsOff, step); await this.session.quiet(step); },
       onLine: (text) => this.onLine(text),
       send: (command, step) => this.write(command, step),
       // An abandoned command may still answer: let that pass before asking anything new.
@@ -154,6 +162,8 @@ export abstract class NrfZigbeeShellDriver {
    */
   async open(): Promise<void> {
     if (this.session.isOpen) return;
+    // Lost underneath (not closed by the harness): the recovery ladder, not a fresh open.
+    if (this.session.lostReason !== null) { await this.commands.recover('open'); return; }
     await this.session.open();
     await this.write(ShellCommand.newline, 'open');
     await this.write(ShellCommand.echoOff, 'open');
@@ -189,6 +199,11 @@ export abstract class NrfZigbeeShellDriver {
 
   takeTranscript(): string[] {
     return this.session.takeTranscript();
+  }
+
+  /** Why the port went away underneath, while it is lost (the next command climbs the recovery ladder). */
+  get portLost(): string | null {
+    return this.session.lostReason;
   }
 
   // ---- the conversation ---------------------------------------------------------------------
@@ -538,8 +553,10 @@ export function nrfZigbeeShellFromRig(
   config: { port: string; baud: number },
   identity: { eui64: Eui64; installCode?: string } | undefined,
   clock: Clock,
+  rig: { power?: { cycle: string } } = {},
 ): NrfZigbeeShellTrustCenter | NrfZigbeeShellJoiner {
-  const base = { port: config.port, baudRate: config.baud, clock };
+  // The rig's power-cycle command is the recovery ladder's last step (../serial-session.ts).
+  const base = { port: config.port, baudRate: config.baud, clock, ...(rig.power ? { powerCycle: { command: rig.power.cycle } } : {}) };
   if (role === 'tc') return new NrfZigbeeShellTrustCenter(base);
   return new NrfZigbeeShellJoiner({ ...base, expectEui64: identity?.eui64, installCode: identity?.installCode });
 }

@@ -72,7 +72,7 @@ registerDriver({
     if (!existsSync(config.port)) {
       throw new RigUnavailableError(role, config.port, 'no such serial device (is the nRF52840 with the Zigbee shell plugged in? `sehil devices` lists what is)');
     }
-    return nrfZigbeeShellFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock);
+    return nrfZigbeeShellFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock, rig);
   },
 });
 
@@ -84,7 +84,7 @@ registerDriver({
     if (!existsSync(config.port)) {
       throw new RigUnavailableError(role, config.port, 'no such serial device (is the EFR32 with an EmberZNet CLI application plugged in? `sehil devices` lists what is)');
     }
-    return emberCliFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock);
+    return emberCliFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock, rig);
   },
 });
 

@@ -118,7 +118,7 @@ export const rigSchema = z.object({
   }).strict(),
   psk: pskSection.optional().describe('PSK reconfiguration roles (suite psk-reconfig); leave out to run all three in-process'),
   power: z.object({
-    cycle: z.string().min(1).describe('shell command that power-cycles the DUT, e.g. uhubctl -l 1-1 -p 2 -a cycle'),
+    cycle: z.string().min(1).describe('shell command that power-cycles the rig\'s USB devices, e.g. uhubctl -l 1-1 -p 2 -a cycle; the serial drivers (nrf-sniffer, nrf-zigbee-shell, ember-cli) run it when re-opening a lost port did not bring it back'),
   }).strict().optional(),
 }).strict();
 

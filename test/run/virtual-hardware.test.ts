@@ -21,6 +21,7 @@ import { tsharkAvailable, tsharkCaptureProblems, tsharkSkipReason } from '../hel
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/sehil.mjs');
 const RIG = path.join(ROOT, 'rigs/virtual-hardware.yaml');
+const RIG_EFR32 = path.join(ROOT, 'rigs/virtual-hardware-efr32.yaml');
 const INSTALL_CODE = '83FED3407A939723A5C639B26916D505C3B5';
 const DUT_EUI = '000d6f000b123456';
 
@@ -140,12 +141,102 @@ describe.skipIf(!socatAvailable)('sehil emulate + sehil run on virtual hardware 
 });
 if (!socatAvailable) describe.skip(socatSkipReason, () => {});
 
+// The same with an EFR32 Trust Center: the ember-cli driver (TC) over a PTY to the EmberZNet CLI
+// emulator, the nRF shell DUT and the nRF sniffer. The Ember TC prints its real network key with
+// `keys print`, so each test's key file carries it and the NWK layer of the capture opens with it.
+describe.skipIf(!socatAvailable)('sehil emulate + sehil run on virtual hardware with an EFR32 TC (ember-cli)', () => {
+  let tmp: string;
+  let ports: string;
+  let emulator: ChildProcess | undefined;
+  let emu: ReturnType<typeof watch>;
+  let runChild: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sehil-vh-efr32-'));
+    ports = path.join(tmp, 'ports');
+    emulator = spawn(process.execPath, [BIN, 'emulate', RIG_EFR32, '--dir', ports], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    emu = watch(emulator);
+    await emu.until('stdout', /^\{"ready":true.*\}$/m, 30_000);
+  }, 40_000);
+
+  afterAll(async () => {
+    await stop(runChild);
+    await stop(emulator);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('runs the install-code suite: exit 0, and the capture opens with the key file holding the TC\'s real network key', async () => {
+    expect(emu.out.stderr).toMatch(/tc ember-cli at /);
+    const rig = path.join(tmp, 'virtual-hardware-efr32.yaml');
+    fs.writeFileSync(rig, fs.readFileSync(RIG_EFR32, 'utf8').replaceAll('/tmp/sehil-vh-efr32/', `${ports}/`));
+    const out = path.join(tmp, 'reports');
+    runChild = spawn(process.execPath, [BIN, 'run', '--rig', rig, '--suite', 'install-code', '--out', out, '--max-wait', '30', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = watch(runChild);
+    const { code } = await run.exit(150_000);
+    expect(code, run.out.stderr).toBe(0);
+    const record = JSON.parse(run.out.stdout) as RunRecord;
+    const state = Object.fromEntries(record.cases.map((c) => [c.id, c.state]));
+    expect(state).toEqual({ 'IC-01': 'passed', 'IC-02': 'skipped', 'IC-03': 'passed', 'IC-04': 'passed', 'IC-05': 'passed', 'IC-06': 'skipped' });
+
+    const dir = path.join(out, 'tests', 'install-code');
+    const ic01 = fs.readdirSync(dir).find((d) => d.startsWith('IC-01'))!;
+    const pcap = path.join(dir, ic01, 'IC-01.pcapng');
+    // The network key the TC printed (`keys print` in its transcript, once formed)…
+    const transcript = fs.readFileSync(path.join(dir, ic01, 'IC-01.transcript.txt'), 'utf8');
+    const printed = [...transcript.matchAll(/NWK Key:\s*((?:[0-9A-Fa-f]{2}\s*){16})/g)].map((m) => m[1].replace(/\s+/g, '').toLowerCase());
+    const tcKey = printed.find((k) => !/^0+$/.test(k));
+    expect(tcKey, `no network key in the TC's "keys print":\n${transcript}`).toBeDefined();
+    // …is in the key file the run wrote, and no all-zero "key" of the TC before it formed is.
+    const keyFileText = fs.readFileSync(`${pcap}.zigbee_pc_keys`, 'utf8');
+    const rows = [...keyFileText.matchAll(/^"([0-9a-f]{32})","Normal","([^"]*)"$/gm)].map((m) => ({ key: m[1], label: m[2] }));
+    expect(rows.map((r) => r.key)).toContain(tcKey);
+    expect(rows.map((r) => r.key)).not.toContain('0'.repeat(32));
+
+    // The capture opens with the key file's keys alone: NWK frames decrypt under the TC's key,
+    // and the Transport Key is APS-secured under the install-code key.
+    const keyring = new Keyring({ wellKnown: false });
+    for (const r of rows) {
+      const key = Uint8Array.from(Buffer.from(r.key, 'hex'));
+      if (r.key === tcKey) keyring.addNetworkKey(key, { label: 'from-key-file:nwk' });
+      else keyring.addLinkKey(key, { label: `from-key-file:${r.label}`, ...(r.label === 'dut-install-code' ? { eui64: DUT_EUI } : {}) });
+    }
+    const capture = readCaptureFile(pcap);
+    const d = createDissector({ keyring, hasFcs: true });
+    const frames = capture.packets.map((p, i) => d.dissect(p.psdu, { index: i + 1, timestampUs: p.timestampUs, channel: p.channel, hasFcs: p.fcsLength === 2 }));
+    const nwkOpened = frames.filter((f) => f.security.some((s) => s.ok && s.keyLabel === 'from-key-file:nwk'));
+    expect(nwkOpened.length, `no NWK frame opened with the TC's network key among ${frames.length}`).toBeGreaterThan(0);
+    const tk = frames.find(isTransportKey());
+    expect(tk, `no Transport Key of the network key among ${frames.length} frames`).toBeDefined();
+    expect(apsSecurityOf(tk!)).toMatchObject({ ok: true, keyId: 2, keyLabel: 'from-key-file:dut-install-code' });
+    // The TC left and re-formed for each test (the application clears its key table on forming).
+    const ic04 = fs.readdirSync(dir).find((d) => d.startsWith('IC-04'))!;
+    expect(fs.readFileSync(path.join(dir, ic04, 'IC-04.transcript.txt'), 'utf8')).toMatch(/already runs a network .*"network leave" first, then a fresh formation/);
+
+    if (tsharkAvailable) {
+      // Real tshark with the key file: every secured frame opens, some with the file's keys.
+      const t = tsharkCaptureProblems(pcap, [], { keyFileText, filter: 'zbee.sec.key_id' });
+      expect(t.problems).toEqual([]);
+      expect(t.decryptedByLabel, 'tshark opened no frame with a key of the key file').toBeGreaterThanOrEqual(1);
+    } else {
+      console.warn(tsharkSkipReason);
+    }
+  }, 160_000);
+
+  it('stops on SIGTERM: exit 0, links removed', async () => {
+    emulator!.kill('SIGTERM');
+    const { code } = await emu.exit(10_000);
+    expect(code, emu.out.stderr).toBe(0);
+    expect(fs.readdirSync(ports)).toEqual([]);
+  }, 15_000);
+});
+
+
 describe('sehil emulate: a rig it cannot emulate', () => {
   it('exits 2 naming each role whose driver has no emulator', () => {
     const r = spawnSync(process.execPath, [BIN, 'emulate', path.join(ROOT, 'rigs/sim.yaml')], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/rigs\/sim\.yaml: cannot be emulated/);
-    expect(r.stderr).toMatch(/roles\.tc\.driver: "sim" has no firmware emulator \(emulated: nrf-sniffer, nrf-zigbee-shell\)/);
+    expect(r.stderr).toMatch(/roles\.tc\.driver: "sim" has no firmware emulator \(emulated: nrf-sniffer, nrf-zigbee-shell, ember-cli\)/);
     expect(r.stdout).toBe('');
   }, 35_000);
 });
