@@ -129,10 +129,10 @@ export class RunReporter implements Reporter {
     if (r.state === 'failed') rec.messages = (r.errors ?? []).map((e) => e.message ?? String(e));
     else if (r.state === 'skipped') rec.messages = r.note ? [r.note] : [];
     rec.artifacts = path.join('tests', slug(rec.suite), slug(t.name));
+    this.flush(); // on disk before anyone reads the verdict line and acts on it (kills the run, say)
     const mark = rec.state === 'passed' ? '✓' : rec.state === 'failed' ? '✗' : '–';
     this.say(`  ${mark} ${rec.id} ${rec.state}${rec.durationMs !== undefined ? ` (${Math.round(rec.durationMs)} ms)` : ''}${rec.state === 'skipped' && rec.messages[0] ? `: ${rec.messages[0]}` : ''}`);
     if (rec.state === 'failed') for (const m of rec.messages) this.say(`      ${m.split('\n').join('\n      ')}`);
-    this.flush();
   }
 
   /** Counts and status from the cases so far; writes run.json via a rename so it is never half-written. */

@@ -241,7 +241,8 @@ describe('sehil run: interrupted', () => {
     const out = path.join(tmp, 'sigint');
     const child = startLongRun(out);
     const exited = exitOf(child);
-    await waitFor(child, /wait past 254 s/, 60_000);
+    // IC-01's result and IC-06's long wait reach the CLI in either order: wait for both.
+    await waitFor(child, /(?=[\s\S]*✓ IC-01 passed)(?=[\s\S]*wait past 254 s)/, 60_000);
     child.kill('SIGINT');
     const { code } = await exited;
     expect(code).toBe(130);
@@ -255,7 +256,8 @@ describe('sehil run: interrupted', () => {
     const out = path.join(tmp, 'sigkill');
     const child = startLongRun(out);
     const exited = exitOf(child);
-    await waitFor(child, /wait past 254 s/, 60_000);
+    // IC-01's result and IC-06's long wait reach the CLI in either order: wait for both.
+    await waitFor(child, /(?=[\s\S]*✓ IC-01 passed)(?=[\s\S]*wait past 254 s)/, 60_000);
     // Kill the whole process group: the CLI and its vitest workers, as `kill -9` on a hung run would.
     child.kill('SIGKILL');
     expect((await exited).signal).toBe('SIGKILL');
