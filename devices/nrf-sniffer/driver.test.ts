@@ -12,7 +12,7 @@ warnIfSocatMissing();
 afterEach(closeBenches);
 
 /** Waits (real time, with a deadline) until `cond` holds. */
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`test deadline: ${what} not within ${ms} ms`);
@@ -163,7 +163,7 @@ describe.skipIf(!socatAvailable)(`nRF sniffer driver over a PTY (${socatAvailabl
     await until(() => fs.existsSync(marker), 'power.cycle command to run');
     const plugged = await replug(b, { counter: { start: 0n } }); // the hub port powers the dongle again: counter from 0
     try {
-      await until(() => b.driver.stats.recoveries === 1, 'recovery after the power cycle', 5000);
+      await until(() => b.driver.stats.recoveries === 1, 'recovery after the power cycle', 30_000);
       await b.radio(15).transmit(macDataFrame(7));
       const [f] = await take(frames, 1);
       expect(f.psdu[2]).toBe(7);
