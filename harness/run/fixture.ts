@@ -15,6 +15,7 @@ import type { CatalogCase } from '../../suites/catalog-types.ts';
 import { catalogCase } from '../../suites/catalog.ts';
 import { AirLog, type KeyInfo } from './air-log.ts';
 import { emitProgress } from './progress.ts';
+import { slug, testArtifactDir } from './artifact-paths.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -54,10 +55,6 @@ export interface ConformanceContext {
   caseInfo: CatalogCase;
 }
 
-function slug(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80);
-}
-
 async function rigKeys(rig: Rig, icKey: Uint8Array | undefined): Promise<KeyInfo[]> {
   const keys: KeyInfo[] = [];
   try {
@@ -95,7 +92,7 @@ function installCodeKey(rig: Rig): Uint8Array | undefined {
 function artifactDir(task: TestContext['task']): string {
   const out = provided('sehilOut') ?? process.env.SEHIL_OUT ?? 'reports';
   const suite = path.basename(path.dirname(task.file.filepath));
-  const dir = path.join(out, 'tests', slug(suite), slug(task.name));
+  const dir = path.join(out, testArtifactDir(suite, task.name));
   mkdirSync(dir, { recursive: true });
   return dir;
 }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { parseProgress } from './progress.ts';
 import { answerPrompt } from './prompts.ts';
+import { testArtifactDir } from './artifact-paths.ts';
 
 export type CaseState = 'passed' | 'failed' | 'skipped' | 'running';
 
@@ -43,10 +44,6 @@ export interface RunReporterOptions {
   askOperator?: (text: string, timeoutS: number) => Promise<string | undefined>;
   /** Where the workers' prompts and their answers live (harness/run/prompts.ts). */
   promptDir?: string;
-}
-
-function slug(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80);
 }
 
 function splitName(name: string): { id: string; title: string } {
@@ -128,7 +125,7 @@ export class RunReporter implements Reporter {
     rec.durationMs = t.diagnostic()?.duration;
     if (r.state === 'failed') rec.messages = (r.errors ?? []).map((e) => e.message ?? String(e));
     else if (r.state === 'skipped') rec.messages = r.note ? [r.note] : [];
-    rec.artifacts = path.join('tests', slug(rec.suite), slug(t.name));
+    rec.artifacts = testArtifactDir(rec.suite, t.name);
     this.flush(); // on disk before anyone reads the verdict line and acts on it (kills the run, say)
     const mark = rec.state === 'passed' ? '✓' : rec.state === 'failed' ? '✗' : '–';
     this.say(`  ${mark} ${rec.id} ${rec.state}${rec.durationMs !== undefined ? ` (${Math.round(rec.durationMs)} ms)` : ''}${rec.state === 'skipped' && rec.messages[0] ? `: ${rec.messages[0]}` : ''}`);

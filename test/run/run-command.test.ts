@@ -71,6 +71,8 @@ describe('sehil run on the simulated rig', () => {
     expect(run).toMatchObject({ tool: 'sehil', status: 'passed', rig: { name: 'sim' } });
     expect(run.counts.failed).toBe(0);
     expect(run.cases.map((c) => c.id)).toEqual(expect.arrayContaining(['IC-01', 'IC-02', 'IC-03', 'IC-04', 'IC-05', 'IC-06']));
+    // run.json points at each case's artifact folder, which the fixture wrote in its worker.
+    for (const c of run.cases) expect(fs.readdirSync(path.join(out, c.artifacts!)), c.id).toContain(`${c.id}.pcapng`);
     const junit = fs.readFileSync(path.join(out, 'junit.xml'), 'utf8');
     expect(junit.match(/<testcase /g)?.length).toBe(run.counts.total);
     const results = files(path.join(out, 'allure-results'), '-result.json').map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as AllureNode & {
