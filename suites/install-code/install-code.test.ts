@@ -26,7 +26,8 @@ async function formAndOpen(ctx: ConformanceContext, installCode: string | undefi
 }
 
 function keyLabelBytes(ctx: ConformanceContext, label: string | null | undefined): string | undefined {
-  return ctx.air.keyring.all.find((k) => k.label === label)?.key && bytesToHex(ctx.air.keyring.all.find((k) => k.label === label)!.key);
+  const entry = ctx.air.keyring.all.find((k) => k.label === label);
+  return entry && bytesToHex(entry.key);
 }
 
 /** The verdict of IC-01/IC-02: the network key left APS-secured (key id 2) under the key derived from `expectedKey`. */
