@@ -26,10 +26,12 @@ export interface CcmStar {
   /**
    * decrypt on ranges of the caller's buffers, for a frame decoder that keeps scratch buffers and
    * tries several keys per frame: a = aBuf[0, aLength), c ‖ U = src[cStart, cEnd). Returns the
-   * plaintext (a new array) iff the MIC verifies, else undefined; nothing else is allocated.
+   * plaintext iff the MIC verifies, else undefined (and `into`, when given, is zeroed); nothing
+   * else is allocated. The plaintext is written to `into` when given (exactly cEnd − cStart −
+   * micLength bytes, not overlapping the ciphertext), else to a new array.
    * Same checks as decrypt, on the ranges.
    */
-  decryptRange(nonce: Uint8Array, aBuf: Uint8Array, aLength: number, src: Uint8Array, cStart: number, cEnd: number, micLength: MicLength): Uint8Array | undefined;
+  decryptRange(nonce: Uint8Array, aBuf: Uint8Array, aLength: number, src: Uint8Array, cStart: number, cEnd: number, micLength: MicLength, into?: Uint8Array): Uint8Array | undefined;
 }
 
 const BLOCK = 16;
@@ -239,7 +241,7 @@ export function createCcmStar(key: Uint8Array): CcmStar {
       return { ok: true, plaintext };
     },
 
-    decryptRange(nonce, aBuf, aLength, src, cStart, cEnd, micLength) {
+    decryptRange(nonce, aBuf, aLength, src, cStart, cEnd, micLength, into) {
       const mic = checkCommon(nonce, aBuf, micLength);
       abytes(src, undefined, 'src');
       if (!Number.isInteger(aLength) || aLength < 0 || aLength > aBuf.length) throw new RangeError(`"aLength" expected 0..${aBuf.length}, got ${aLength}`);
@@ -248,7 +250,11 @@ export function createCcmStar(key: Uint8Array): CcmStar {
       }
       const cLength = cEnd - cStart - mic;
       if (cLength > MAX_MESSAGE) throw new RangeError(`ciphertext longer than ${MAX_MESSAGE} bytes (L = 2)`);
-      const plaintext = new Uint8Array(cLength);
+      if (into !== undefined) {
+        abytes(into, undefined, 'into');
+        if (into.length !== cLength) throw new RangeError(`"into" expected ${cLength} bytes (the ciphertext length), got ${into.length}`);
+      }
+      const plaintext = into ?? new Uint8Array(cLength);
       setNonce(nonce);
       if (mic === 0) {
         crypt(src, cStart, cLength, plaintext, false, true);

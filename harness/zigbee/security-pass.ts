@@ -91,6 +91,9 @@ export interface SecurityPassOptions {
   maxLearnedKeys?: number;
 }
 
+/** Bytes per plaintext slab; payloads longer than a sixteenth of it get their own array. */
+const PLAINTEXT_SLAB = 16384;
+
 export class SecurityPass {
   private readonly ccms = new Map<KeyEntry, CcmSet>();
   private readonly opened = new Map<KeyEntry, number>();
@@ -102,6 +105,14 @@ export class SecurityPass {
   /** Nonce and authenticated data of the layer being opened: scratch, rebuilt for every layer. */
   private readonly nonce = new Uint8Array(13);
   private aBuf = new Uint8Array(64);
+  /**
+   * Plaintexts are carved from a shared slab, not allocated one by one: V8 backs an ArrayBuffer
+   * with its own off-heap store, and a small typed array gets one (≈1 µs) as soon as anything
+   * takes a view of it — which every dissected payload does. A slab is dropped when its last
+   * frame is.
+   */
+  private slab = new ArrayBuffer(PLAINTEXT_SLAB);
+  private slabUsed = 0;
 
   constructor(readonly keyring: Keyring, opts: SecurityPassOptions = {}) {
     this.maxLearned = opts.maxLearnedKeys ?? 256;
@@ -203,7 +214,16 @@ export class SecurityPass {
   /** The plaintext when `entry` (under key id `keyId`) authenticates ciphertext ‖ MIC src[cStart, cEnd) (nonce and a prepared). */
   private attempt(aLength: number, src: Uint8Array, cStart: number, cEnd: number, entry: KeyEntry, keyId: number): Uint8Array | undefined {
     if (aLength < 0) return undefined;
-    return this.ccm(entry, keyId).decryptRange(this.nonce, this.aBuf, aLength, src, cStart, cEnd, MIC_LENGTH);
+    const length = cEnd - cStart - MIC_LENGTH;
+    if (length > PLAINTEXT_SLAB >> 4) return this.ccm(entry, keyId).decryptRange(this.nonce, this.aBuf, aLength, src, cStart, cEnd, MIC_LENGTH);
+    if (this.slabUsed + length > PLAINTEXT_SLAB) {
+      this.slab = new ArrayBuffer(PLAINTEXT_SLAB);
+      this.slabUsed = 0;
+    }
+    const into = new Uint8Array(this.slab, this.slabUsed, length);
+    const plaintext = this.ccm(entry, keyId).decryptRange(this.nonce, this.aBuf, aLength, src, cStart, cEnd, MIC_LENGTH, into);
+    if (plaintext !== undefined) this.slabUsed += length; // a failed attempt's bytes (zeroed) are reused
+    return plaintext;
   }
 
   private success(layer: 'nwk' | 'aps', keyId: number, entry: KeyEntry, plaintext: Uint8Array, tried: number): OpenResult & { winner: KeyEntry } {

@@ -144,6 +144,30 @@ describe('key trial and attribution', () => {
     expect(d.dissect(seal(NWK_KEY, 2)).security[0]).toMatchObject({ keyLabel: 'right', tried: 1 });
   });
 
+  it('plaintexts of earlier frames stay intact while thousands more are opened (failed trials included)', () => {
+    // The dissector carves plaintexts from shared slabs: a later frame, or a key that failed on
+    // it, must never write into bytes an earlier frame still shows.
+    const ring = new Keyring({ wellKnown: false });
+    const keyA = new Uint8Array(16).fill(0xa1);
+    ring.addNetworkKey(keyA, { label: 'a' });
+    ring.addNetworkKey(NWK_KEY, { label: 'b' });
+    const d = createDissector({ keyring: ring, hasFcs: true });
+    const sent: Uint8Array[] = [];
+    const seen: DissectedFrame[] = [];
+    for (let i = 1; i <= 3000; i++) {
+      // Alternating keys under one sequence number: the remembered winner fails on every other frame.
+      const length = i === 1500 ? 1100 : 1 + ((i * 37) % 90); // one payload too long for a slab
+      const payload = Uint8Array.from({ length }, (_, j) => (i * 7 + j) & 0xff);
+      sent.push(payload);
+      const nwk = nwkFrame(nwkHeader({ src16: D1.short, dst16: TC.short, seq: i & 0xff }), payload, { key: i % 2 ? keyA : NWK_KEY, keySeq: 0, frameCounter: i, source64: D1.eui64 });
+      seen.push(d.dissect(macData(D1.short, TC.short, i & 0xff, nwk)));
+    }
+    seen.forEach((f, i) => {
+      expect(f.security[0]).toMatchObject({ ok: true, keyLabel: i % 2 ? 'b' : 'a' });
+      expect(f.nwk?.payload).toEqual(sent[i]);
+    });
+  });
+
   it('says why a layer stayed closed: no key, no key opened it, MIC failed', () => {
     const none = createDissector({ keyring: new Keyring({ wellKnown: false }), hasFcs: true }).dissect(seal(NWK_KEY, 1));
     expect(none.security).toEqual([{ layer: 'nwk', keyId: 1, keyLabel: null, ok: false, reason: 'no-key', tried: 0 }]);
