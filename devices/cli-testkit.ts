@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import { DeviceTimeoutError, RigUnavailableError } from '../harness/rig/roles.ts';
 import { VirtualAir, type AirFrame } from '../harness/sim/air.ts';
-import { RealClock, type Clock } from '../harness/sim/clock.ts';
+import { PacedClock, type Clock } from '../harness/sim/clock.ts';
 import { openPtyPair, type PtyPair } from './pty.ts';
 
 interface Closable {
@@ -55,7 +55,7 @@ export class CliBenches<E extends Closable & { open(): Promise<void> }> {
   async open<D extends Closable>(
     channel: number, emulator: (base: EmulatorBase) => E, make: (port: string, clock: Clock) => D, shared?: { clock: Clock; air: VirtualAir },
   ): Promise<CliBench<E, D>> {
-    const clock = shared?.clock ?? new RealClock();
+    const clock = shared?.clock ?? new PacedClock(); // event order kept however late the host runs timers
     const air = shared?.air ?? new VirtualAir(clock);
     const sniffed: AirFrame[] = [];
     const s = air.sniff(channel, (f) => sniffed.push(f), 'truth');

@@ -95,6 +95,81 @@ export class VirtualClock implements Clock {
   }
 }
 
+/**
+ * Virtual time paced by the wall clock, for simulated nodes that talk to real processes (the
+ * firmware emulators behind PTYs). Like VirtualClock, timers fire strictly in (due time, order
+ * set) order, each at its own instant, after the work the previous one started has settled; unlike
+ * it, time never runs ahead of the wall clock: the loop sleeps until a timer is due. When the
+ * host falls behind, overdue timers still fire in due order — with plain setTimeout, a MAC ack
+ * due 0.5 ms after a frame and the 0.86 ms ack-wait timeout both land in the same 1 ms timer
+ * tick and fire in the order they were set, so every frame was retransmitted and a response
+ * could arrive while its requester was still retrying. Between bursts (nothing due) now()
+ * follows the wall clock, so events from outside (a serial command) are stamped when they come.
+ */
+export class PacedClock implements Clock {
+  private t = 0;
+  private seq = 0;
+  private readonly heap: TimerEvent[] = [];
+  private readonly start = performance.now();
+  /** True while due timers (and the work they start) run: now() stays at the instant being run. */
+  private firing = false;
+  private looping = false;
+  private wake: { at: number; resolve: () => void } | undefined;
+
+  private wall(): number {
+    return performance.now() - this.start;
+  }
+
+  now(): number {
+    if (!this.firing) this.t = Math.max(this.t, this.wall());
+    return this.t;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => { this.setTimer(ms, resolve); });
+  }
+
+  setTimer(ms: number, fn: () => void): () => void {
+    if (!Number.isFinite(ms)) throw new RangeError(`timer delay must be finite, got ${ms}`);
+    const ev: TimerEvent = { at: this.now() + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    push(this.heap, ev);
+    if (this.wake !== undefined && ev.at < this.wake.at) this.wake.resolve(); // sleeping past it: wake early
+    if (!this.looping) {
+      this.looping = true;
+      void this.loop();
+    }
+    return () => { ev.cancelled = true; };
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for (;;) {
+        await yieldToHost(); // the work the last timer started settles at its instant
+        while (this.heap.length > 0 && this.heap[0].cancelled) pop(this.heap);
+        const next = this.heap[0];
+        if (next === undefined) return;
+        const wait = next.at - this.wall();
+        if (wait > 0) {
+          this.firing = false;
+          await new Promise<void>((resolve) => {
+            const handle = setTimeout(resolve, wait);
+            this.wake = { at: next.at, resolve: () => { clearTimeout(handle); resolve(); } };
+          });
+          this.wake = undefined;
+          continue;
+        }
+        pop(this.heap);
+        this.firing = true;
+        this.t = Math.max(this.t, next.at);
+        next.fn();
+      }
+    } finally {
+      this.firing = false;
+      this.looping = false;
+    }
+  }
+}
+
 // Binary min-heap on (at, seq).
 function less(a: TimerEvent, b: TimerEvent): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RealClock, VirtualClock } from '../../harness/sim/clock.ts';
+import { PacedClock, RealClock, VirtualClock } from '../../harness/sim/clock.ts';
 
 describe('VirtualClock', () => {
   it('runs hours of timers in milliseconds, in time order, FIFO at equal instants', async () => {
@@ -45,5 +45,54 @@ describe('RealClock', () => {
     const t0 = clock.now();
     await clock.sleep(20);
     expect(clock.now() - t0).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('PacedClock', () => {
+  /** Holds the host thread, as a loaded machine does between two timer ticks. */
+  const busy = (ms: number) => { const end = performance.now() + ms; while (performance.now() < end) { /* the host falls behind */ } };
+
+  it('fires overdue timers in due order, not in the order they were set (an ack before its ack-wait timeout)', async () => {
+    const clock = new PacedClock();
+    const fired: string[] = [];
+    const t0 = clock.now();
+    clock.setTimer(0.864, () => fired.push('ack-wait timeout'));
+    clock.setTimer(0.544, () => fired.push('ack'));
+    busy(10);
+    await clock.sleep(5);
+    expect(fired).toEqual(['ack', 'ack-wait timeout']);
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(5);
+  });
+
+  it('runs each timer at its own instant: work a late timer starts is timed from that instant, not from the wall clock', async () => {
+    const clock = new PacedClock();
+    const seen: Array<[string, number]> = [];
+    const t0 = clock.now();
+    clock.setTimer(1, () => {
+      seen.push(['frame end', clock.now() - t0]);
+      busy(20); // the receiver is slow to react…
+      clock.setTimer(0.5, () => seen.push(['ack', clock.now() - t0])); // …but its ack is due 0.5 ms after the frame
+    });
+    clock.setTimer(1.864, () => seen.push(['ack-wait timeout', clock.now() - t0]));
+    await clock.sleep(30);
+    expect(seen.map(([what]) => what)).toEqual(['frame end', 'ack', 'ack-wait timeout']);
+    expect(seen[0][1]).toBeGreaterThanOrEqual(1);
+    expect(seen[1][1] - seen[0][1]).toBeCloseTo(0.5, 6); // 20 ms of wall time went by in between
+  });
+
+  it('never runs ahead of the wall clock, wakes early for a nearer timer, and cancels', async () => {
+    const clock = new PacedClock();
+    const fired: string[] = [];
+    const w0 = performance.now();
+    clock.setTimer(300, () => fired.push('far'));
+    clock.setTimer(5, () => fired.push('cancelled'))();
+    await new Promise((r) => setTimeout(r, 2));
+    clock.setTimer(20, () => fired.push('near')); // set while the loop sleeps towards 300 ms
+    await clock.sleep(40);
+    expect(fired).toEqual(['near']);
+    expect(performance.now() - w0).toBeGreaterThanOrEqual(35);
+    await clock.sleep(300);
+    expect(fired).toEqual(['near', 'far']);
+    expect(() => clock.setTimer(Number.NaN, () => {})).toThrow(RangeError);
   });
 });
