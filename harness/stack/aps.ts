@@ -290,6 +290,15 @@ export class Aps {
     void this.nwk.send({ dst16, frameType: 'data', payload: frame, security: true });
   }
 
+  /**
+   * Forgets the duplicate-rejection table. Off the network no later frame is a copy of one taken
+   * before; kept, a TC re-formed as a fresh node (its APS counter starting where the last one's
+   * did) would have its first answers dropped as duplicates for up to DUPLICATE_HOLD_MS.
+   */
+  forgetDuplicates(): void {
+    this.recent.clear();
+  }
+
   private isDuplicate(src16: number, counter: number): boolean {
     const now = this.ctx.clock.now();
     const k = (src16 << 8) | counter;

@@ -116,6 +116,16 @@ export class Mac {
     this.radio.detach();
   }
 
+  /**
+   * Forgets the duplicate-rejection state (the last sequence number taken from each sender). Off
+   * the network no later frame can be the retransmission of one taken before; kept, a partner
+   * whose sequence numbers happen to repeat (a coordinator re-formed as a fresh node) would have
+   * its next frame dropped as a duplicate.
+   */
+  forgetSenders(): void {
+    this.lastSeq.clear();
+  }
+
   /** Frames waiting in the indirect queue for `child`. */
   pendingFor(child: Eui64): number {
     return this.indirect.count(child);

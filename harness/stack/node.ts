@@ -158,6 +158,8 @@ export class ZigbeeNode {
     this.parent?.clear();
     this.mac.panId = 0xffff;
     this.mac.shortAddress = 0xffff;
+    this.mac.forgetSenders(); // duplicate tables: a re-formed TC's counters may start where the old one's did
+    this.aps.forgetDuplicates();
     this.nwk.acceptUnsecuredFromParent = false;
   }
 

@@ -231,10 +231,15 @@ conformance('LR-05', async (ctx) => {
     await within('dut', 'reset', 30_000, rig.dut.reset());
   });
   const rebootAt = air.mark();
-  await step('TC permits joining again and the DUT joins', async () => {
+  const again = await step('TC is given the DUT\'s install code again, permits joining, and the DUT joins', async () => {
+    // The FAQ's remedy (delete the entry, provision the initial key again) keeps this check about
+    // the DUT's counter: a TC that kept the first session's key would block the join (LR-01's catch).
+    if (rig.tc.capabilities.has('key-table-edit')) await rig.tc.deleteLinkKey(dut);
+    if (rig.dutIdentity.installCode) await rig.tc.addInstallCode(dut, rig.dutIdentity.installCode);
     await rig.tc.permitJoin(180);
-    await within('dut', 'join result', 60_000, rig.dut.join({ channel: rig.channel, panId: rig.panId, timeoutMs: 30_000 }));
+    return within('dut', 'join result', 60_000, rig.dut.join({ channel: rig.channel, panId: rig.panId, timeoutMs: 30_000 }));
   });
+  expect(again.joined, `the DUT did not join again after its reboot: ${again.reason}`).toBe(true);
   await step('a NWK-secured frame of the DUT after the reboot is on the air', () =>
     air.expect('a NWK-secured frame from the DUT after the reboot', (f) => f.nwk?.aux?.source64 === dut, { withinMs: 10_000, from: rebootAt }));
   await step('every frame counter it used after the reboot is above every one it used before', () => {
