@@ -1,13 +1,13 @@
 // Virtual hardware: for every role of a rig file that names a serial driver, a socat PTY pair
 // whose device-side link sits at the role's `port`, and that firmware's emulator on the other end.
-// All emulators share ONE VirtualAir on a RealClock, so the nRF sniffer emulator hears exactly
+// All emulators share ONE VirtualAir on a PacedClock, so the nRF sniffer emulator hears exactly
 // what the TC's and the DUT's simulated nodes put on the air. `sehil emulate RIG.yaml` runs it;
 // `sehil run --rig RIG.yaml` then drives the real serial drivers through real ttys.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RigFile, RoleConfig } from '../harness/rig/schema.ts';
 import { VirtualAir } from '../harness/sim/air.ts';
-import { RealClock } from '../harness/sim/clock.ts';
+import { PacedClock } from '../harness/sim/clock.ts';
 import { parseEui64, type Eui64 } from '../harness/zigbee/codec.ts';
 import { EmberCliEmulator } from './ember-cli/emulator.ts';
 import { NrfSnifferEmulator } from './nrf-sniffer/emulator.ts';
@@ -82,7 +82,9 @@ interface Plugged {
 export async function startVirtualHardware(rig: RigFile, opts: { ptyTimeoutMs?: number } = {}): Promise<VirtualHardware> {
   const problems = emulationProblems(rig);
   if (problems.length) throw new NotEmulatableError(problems.join('\n'));
-  const clock = new RealClock();
+  // The emulated nodes share one virtual air: paced by the wall clock, but in strict event order
+  // (acks before ack-wait timeouts) however late the host runs its timers.
+  const clock = new PacedClock();
   const air = new VirtualAir(clock);
   const plugged: Plugged[] = [];
   const closeAll = async () => {

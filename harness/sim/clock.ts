@@ -138,7 +138,10 @@ export class PacedClock implements Clock {
       this.looping = true;
       void this.loop();
     }
-    return () => { ev.cancelled = true; };
+    return () => {
+      ev.cancelled = true;
+      this.wake?.resolve(); // re-plan: no host timer may outlive the last live one (a process must be able to exit)
+    };
   }
 
   private async loop(): Promise<void> {

@@ -95,4 +95,16 @@ describe('PacedClock', () => {
     expect(fired).toEqual(['near', 'far']);
     expect(() => clock.setTimer(Number.NaN, () => {})).toThrow(RangeError);
   });
+
+  it('leaves no host timer behind once every timer is cancelled (the process can exit)', async () => {
+    const clock = new PacedClock();
+    const cancel = clock.setTimer(60_000, () => {});
+    await new Promise((r) => setTimeout(r, 5)); // the loop now sleeps towards the 60 s timer
+    const handles = () => (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((h) => h === 'Timeout').length;
+    const before = handles();
+    cancel();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(handles()).toBe(before - 1);
+  });
 });
