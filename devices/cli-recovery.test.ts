@@ -86,7 +86,7 @@ describe.skipIf(!socatAvailable).each(drivers)('$name: recovery ladder of a lost
     const t = await timed(within(10_000, b.driver.keyTable(), 'keyTable() on a lost port'));
     expect(t.error).toBeInstanceOf(d.closedError);
     expect(t.error).toBeInstanceOf(RigUnavailableError);
-    expect((t.error as Error).message).toMatch(/the port is not open: lost \(.+\); tried re-open 1\/2, re-open 2\/2, no power cycle \(no power\.cycle command in the rig file\); last error: .*(ENOENT|No such file|not plugged in)/);
+    expect((t.error as Error).message).toMatch(/the port is not open: lost \(.+\); tried re-open 1\/2, re-open 2\/2, no power cycle \(neither the role's powerCycle nor power\.cycle in the rig file\); last error: .*(ENOENT|No such file|not plugged in)/);
     // open() climbs the same ladder and fails the same way
     await expect(within(10_000, b.driver.open(), 'open() on a lost port')).rejects.toThrow(/tried re-open 1\/2, re-open 2\/2/);
   });

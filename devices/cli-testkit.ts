@@ -153,5 +153,5 @@ export async function expectPortClosedMidCommand(
   // with the same typed error, naming what it tried.
   const after = await timed(within(15_000, next(), 'the command after the port closed'));
   expect(after.error).toBeInstanceOf(closedError);
-  expect((after.error as Error).message).toMatch(/port is not open: lost .*tried re-open 1\/\d+.*no power cycle \(no power\.cycle command in the rig file\)/);
+  expect((after.error as Error).message).toMatch(/port is not open: lost .*tried re-open 1\/\d+.*no power cycle \(neither the role's powerCycle nor power\.cycle in the rig file\)/);
 }

@@ -462,7 +462,7 @@ export async function recoveryLadder(o: {
       o.note(`power cycle failed: ${last.message}`);
     }
   } else {
-    tried.push('no power cycle (no power.cycle command in the rig file)');
+    tried.push('no power cycle (neither the role\'s powerCycle nor power.cycle in the rig file)');
   }
   await o.drop();
   return { tried, last };

@@ -123,7 +123,7 @@ describe.skipIf(!socatAvailable)(`nRF sniffer driver over a PTY (${socatAvailabl
     expect(count).toBe(1);
     expect(error).toBeInstanceOf(RigUnavailableError);
     expect((error as Error).message).toContain(b.pair.a);
-    expect((error as Error).message).toMatch(/port closed.*re-opened 2 time\(s\).*no power\.cycle command/);
+    expect((error as Error).message).toMatch(/port closed.*re-opened 2 time\(s\).*no powerCycle for the role nor power\.cycle in the rig file/);
     const t = b.driver.takeTranscript().join('\n');
     expect(t).toMatch(/port closed \(device gone\)/);
     expect(t).toMatch(/open failed: .*not plugged in/);

@@ -370,7 +370,7 @@ export class NrfSnifferDriver implements Sniffer {
     if (aborted()) return;
     await this.session.drop();
     const tried = `re-opened ${this.o.reopen.attempts} time(s)` +
-      (pc ? ' and power-cycled' : ' (no power.cycle command in the rig file to try next)');
+      (pc ? ' and power-cycled' : ' (no powerCycle for the role nor power.cycle in the rig file to try next)');
     throw new RigUnavailableError('sniffer', this.o.port, `${why}; ${tried}; last error: ${last.message}`);
   }
 

@@ -33,6 +33,10 @@ const serialPort = z.string({
   error: (iss) => (iss.input === undefined ? 'required: the serial device, e.g. /dev/ttyACM0 or /dev/serial/by-id/usb-…' : 'must be a serial device path'),
 }).min(1, 'must be a serial device path').describe('serial device, e.g. /dev/ttyACM0 or /dev/serial/by-id/usb-…');
 
+/** A serial dongle's own power-cycle command; the rig-wide `power.cycle` is used where a role has none. */
+const powerCycle = z.string().min(1).optional()
+  .describe('shell command that power-cycles this role\'s dongle (e.g. uhubctl -l 1-1 -p 3 -a cycle); run by the recovery ladder when re-opening a lost port did not bring it back; overrides power.cycle for this role');
+
 const simRole = z.object({
   driver: z.literal('sim'),
   profile: z.string().default('compliant').describe('behaviour profile of the simulated node (see `sehil selftest`)'),
@@ -43,16 +47,19 @@ const nrfSnifferRole = z.object({
   driver: z.literal('nrf-sniffer'),
   port: serialPort,
   baud: z.number().int().positive().default(115200),
+  powerCycle,
 }).strict();
 const nrfShellRole = z.object({
   driver: z.literal('nrf-zigbee-shell'),
   port: serialPort,
   baud: z.number().int().positive().default(115200),
+  powerCycle,
 }).strict();
 const emberRole = z.object({
   driver: z.literal('ember-cli'),
   port: serialPort,
   baud: z.number().int().positive().default(115200),
+  powerCycle,
 }).strict();
 const remoteRole = z.object({
   driver: z.literal('remote'),
@@ -118,11 +125,16 @@ export const rigSchema = z.object({
   }).strict(),
   psk: pskSection.optional().describe('PSK reconfiguration roles (suite psk-reconfig); leave out to run all three in-process'),
   power: z.object({
-    cycle: z.string().min(1).describe('shell command that power-cycles the rig\'s USB devices, e.g. uhubctl -l 1-1 -p 2 -a cycle; the serial drivers (nrf-sniffer, nrf-zigbee-shell, ember-cli) run it when re-opening a lost port did not bring it back'),
+    cycle: z.string().min(1).describe('shell command that power-cycles the rig\'s USB devices, e.g. uhubctl -l 1-1 -p 2 -a cycle; the serial drivers (nrf-sniffer, nrf-zigbee-shell, ember-cli) run it when re-opening a lost port did not bring it back, unless their role has its own powerCycle'),
   }).strict().optional(),
 }).strict();
 
 export type RigFile = z.output<typeof rigSchema>;
+
+/** The power-cycle command for a serial role: its own `powerCycle`, else the rig's `power.cycle`. */
+export function powerCycleCommand(config: { powerCycle?: string }, rig: { power?: { cycle: string } }): string | undefined {
+  return config.powerCycle ?? rig.power?.cycle;
+}
 export type RoleConfig = z.output<typeof role>;
 export type PskRigSection = z.output<typeof pskSection>;
 

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadRigFile, parseRig, RigFileError } from '../../harness/rig/load.ts';
+import { powerCycleCommand } from '../../harness/rig/schema.ts';
 import { RIG_SCHEMA_PATH, renderRigJsonSchema } from '../../harness/rig/write-schema.ts';
 
 function problems(text: string): string[] {
@@ -42,6 +43,17 @@ describe('rig files', () => {
       .toEqual(['roles.sniffer.driver: "ember-cli" cannot sniff; allowed: sim, nrf-sniffer, remote']);
     expect(problems(base('  tc: {driver: sim}\n  dut: {driver: nrf-zigbee-shell, port: /dev/ttyACM0}\n  sniffer: {driver: sim}\n')))
       .toEqual(['roles.dut.driver: "nrf-zigbee-shell" needs clock: real (virtual time only works when every role is simulated)']);
+  });
+  it('power cycling per role: a serial role\'s own powerCycle, else the rig-wide power.cycle; an empty one is refused', () => {
+    const roles = '  tc: {driver: ember-cli, port: /dev/ttyUSB0}\n  dut: {driver: nrf-zigbee-shell, port: /dev/ttyACM1, powerCycle: uhubctl -l 1-1 -p 3 -a cycle}\n  sniffer: {driver: nrf-sniffer, port: /dev/ttyACM0, powerCycle: uhubctl -l 1-1 -p 4 -a cycle}\n';
+    const rig = parseRig(base(roles, 'clock: real\npower: {cycle: uhubctl -l 1-1 -a cycle}\n'));
+    expect(powerCycleCommand(rig.roles.dut as { powerCycle?: string }, rig)).toBe('uhubctl -l 1-1 -p 3 -a cycle');
+    expect(powerCycleCommand(rig.roles.sniffer as { powerCycle?: string }, rig)).toBe('uhubctl -l 1-1 -p 4 -a cycle');
+    expect(powerCycleCommand(rig.roles.tc as { powerCycle?: string }, rig)).toBe('uhubctl -l 1-1 -a cycle');
+    const alone = parseRig(base(roles, 'clock: real\n'));
+    expect(powerCycleCommand(alone.roles.tc as { powerCycle?: string }, alone)).toBeUndefined();
+    expect(problems(base(roles.replace('powerCycle: uhubctl -l 1-1 -p 3 -a cycle', 'powerCycle: ""'), 'clock: real\n'))[0]).toMatch(/roles\.dut\.powerCycle/);
+    expect(problems(base('  tc: {driver: sim, powerCycle: x}\n  dut: {driver: sim}\n  sniffer: {driver: sim}\n'))[0]).toMatch(/roles\.tc.*unknown field "powerCycle"/);
   });
   it('reports YAML syntax errors with their line, and a missing file clearly', () => {
     expect(problems('name: x\nroles: [\n')[0]).toMatch(/^line \d+: YAML syntax: /);
