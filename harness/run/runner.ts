@@ -7,7 +7,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createVitest } from 'vitest/node';
 import { loadRigFile } from '../rig/load.ts';
 import { openRig } from '../rig/registry.ts';
 import { RunReporter, type RunRecord } from './run-reporter.ts';
@@ -90,6 +89,8 @@ export async function runSuites(o: RunOptions): Promise<RunOutcome> {
   const include = o.suites.length ? o.suites.map((s) => `suites/${s}/**/*.test.ts`) : ['suites/**/*.test.ts'];
   const savedExit = process.exitCode;
   delete process.env.ALLURE_TEST_MODE; // set, allure-vitest would write no results at all
+  // Loaded here, not at the top: vitest takes seconds to load, and every sehil command imports this module.
+  const { createVitest } = await import('vitest/node');
   const vitest = await createVitest('test', {
     config: false,
     root: PACKAGE_ROOT,

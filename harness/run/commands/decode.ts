@@ -4,8 +4,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CaptureError } from '../../capture/bin.ts';
-import { readCaptureFile } from '../../capture/file.ts';
-import type { Capture } from '../../capture/read.ts';
+import { readCaptureFile, streamCaptureFile } from '../../capture/file.ts';
+import type { Capture, CaptureStream } from '../../capture/read.ts';
 import { hexToBytes } from '../../crypto/bytes.ts';
 import { deriveInstallCodeLinkKey, InstallCodeError, parseInstallCode } from '../../crypto/install-code.ts';
 import { parseEui64, type Eui64 } from '../../zigbee/codec.ts';
@@ -49,11 +49,12 @@ export function parseInstallCodeOption(text: string): { eui64: Eui64; linkKey: U
   }
 }
 
-function readCapture(file: string): Capture {
+/** Runs `read` on `file`, turning a missing file, an unreadable one or a non-capture into a UsageError (exit 2). */
+function readingCapture<T>(file: string, read: () => T): T {
   if (!existsSync(file)) throw new UsageError(`cannot read "${file}": no such file`);
   if (!statSync(file).isFile()) throw new UsageError(`cannot read "${file}": not a file`);
   try {
-    return readCaptureFile(file);
+    return read();
   } catch (e) {
     if (e instanceof CaptureError) throw new UsageError(`"${file}" is not a capture sehil can read: ${e.reason}`);
     const code = (e as NodeJS.ErrnoException).code;
@@ -62,13 +63,21 @@ function readCapture(file: string): Capture {
   }
 }
 
-/** Seconds since the first frame, as tshark's default time column. */
-function relTime(us: bigint, t0: bigint): string {
-  const d = us - t0;
-  const neg = d < 0n;
-  const a = neg ? -d : d;
-  return `${neg ? '-' : ''}${a / 1_000_000n}.${(a % 1_000_000n).toString().padStart(6, '0')}`;
+/** Packets in the file: a pass that decodes nothing (the text output pads frame numbers to the last one's width). */
+function countPackets(stream: CaptureStream): number {
+  let n = 0;
+  while (stream.next() !== undefined) n++;
+  return n;
 }
+
+/** Seconds since the first frame, as tshark's default time column (`us`: µs since it, exact below 2^53). */
+function relTime(us: number): string {
+  const a = Math.abs(us);
+  return `${us < 0 ? '-' : ''}${Math.floor(a / 1_000_000)}.${String(a % 1_000_000).padStart(6, '0')}`;
+}
+
+/** Frames printed per write: the text output streams, so a capture of millions of frames is never held whole. */
+const LINES_PER_WRITE = 1024;
 
 interface KeyReport {
   label: string;
@@ -129,26 +138,39 @@ export const decode: Command = {
       keyring.addLinkKey(ic.linkKey, { eui64: ic.eui64, label: `ic@${ic.eui64}`, origin: 'install-code' });
     }
 
-    const capture = readCapture(file);
     const d = createDissector({ keyring, hasFcs: true });
-    const frames: DissectedFrame[] = [];
-    capture.packets.forEach((p, i) => {
-      // A 4-byte FCS (TAP FCS type 2) is not the 802.15.4-2006 CRC the MAC decoder checks: drop it.
-      const psdu = p.fcsLength === 4 ? p.psdu.subarray(0, p.psdu.length - 4) : p.psdu;
-      frames.push(d.dissect(psdu, { index: i + 1, timestampUs: p.timestampUs, channel: p.channel, hasFcs: p.fcsLength === 2 }));
-    });
-    const keys = keyReport(keyring, d.keyUsage);
+    // A 4-byte FCS (TAP FCS type 2) is not the 802.15.4-2006 CRC the MAC decoder checks: drop it.
+    const psduOf = (p: { psdu: Uint8Array; fcsLength: number }) => (p.fcsLength === 4 ? p.psdu.subarray(0, p.psdu.length - 4) : p.psdu);
 
     if (values.json) {
-      io.out(JSON.stringify({ file, format: capture.format, linkType: capture.linkType ?? null, frames: frames.map(toJson), keys, warnings: capture.warnings }));
+      const capture: Capture = readingCapture(file, () => readCaptureFile(file));
+      const frames: DissectedFrame[] = capture.packets.map((p, i) =>
+        d.dissect(psduOf(p), { index: i + 1, timestampUs: p.timestampUs, channel: p.channel, hasFcs: p.fcsLength === 2 }));
+      io.out(JSON.stringify({ file, format: capture.format, linkType: capture.linkType ?? null, frames: frames.map(toJson), keys: keyReport(keyring, d.keyUsage), warnings: capture.warnings }));
       return EXIT.ok;
     }
-    for (const w of capture.warnings) io.err(`warning: ${w}`);
-    const t0 = frames.length > 0 ? (frames[0].timestampUs ?? 0n) : 0n;
-    const width = String(frames.length).length;
-    const lines = frames.map((f) => `#${String(f.index).padEnd(width)}  ${relTime(f.timestampUs ?? 0n, t0)}  ${f.summary}`);
-    lines.push(`-- ${frames.length} frame${frames.length === 1 ? '' : 's'}; keys: ${keys.length === 0 ? 'none used' : keys.map((k) => `${k.label} (${k.origin}${k.learnedInFrame !== undefined ? ` #${k.learnedInFrame}` : ''}) opened ${k.opened}`).join(', ')}`);
-    io.out(lines.join('\n'));
+    // Text: two streaming passes (count, then decode and print), so memory stays flat however
+    // long the capture; a malformed file fails in the first pass, before any line is printed.
+    const total = readingCapture(file, () => countPackets(streamCaptureFile(file)));
+    const stream = readingCapture(file, () => streamCaptureFile(file));
+    const width = String(total).length;
+    let t0: number | undefined;
+    let n = 0;
+    let batch: string[] = [];
+    for (let p = stream.next(); p !== undefined; p = stream.next()) {
+      n++;
+      t0 ??= p.timestampUs;
+      const f = d.dissect(psduOf(p), { index: n, channel: p.channel, hasFcs: p.fcsLength === 2 });
+      batch.push(`#${String(n).padEnd(width)}  ${relTime(p.timestampUs - t0)}  ${f.summary}`);
+      if (batch.length === LINES_PER_WRITE) {
+        io.out(batch.join('\n'));
+        batch = [];
+      }
+    }
+    for (const w of stream.warnings) io.err(`warning: ${w}`);
+    const keys = keyReport(keyring, d.keyUsage);
+    batch.push(`-- ${n} frame${n === 1 ? '' : 's'}; keys: ${keys.length === 0 ? 'none used' : keys.map((k) => `${k.label} (${k.origin}${k.learnedInFrame !== undefined ? ` #${k.learnedInFrame}` : ''}) opened ${k.opened}`).join(', ')}`);
+    io.out(batch.join('\n'));
     return EXIT.ok;
   },
 };
