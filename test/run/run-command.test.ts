@@ -64,6 +64,9 @@ describe('sehil run on the simulated rig', () => {
     expect(res.stdout).toMatch(/\d+ passed, 0 failed, \d+ skipped \(rig sim\)/);
     expect(res.stderr).toMatch(/· DUT joins/);
     expect(res.stderr).toMatch(/waiting for dut: join result \(deadline 60 s, virtual time\)/);
+    // --out outside the working directory: the report paths are printed absolute, not as ../../…
+    expect(res.stdout).toContain(`reports: ${out}/`);
+    expect(res.stdout).toContain(`html:    ${path.join(out, 'html', 'index.html')}`);
   });
 
   it('writes run.json, junit.xml and Allure results with a capture attached to every test', () => {

@@ -124,5 +124,7 @@ function terminalOperator(): ((text: string, timeoutS: number) => Promise<string
 }
 
 function reportPaths(out: string, html: string | undefined): { dir: string; html?: string } {
-  return { dir: out.replace(/\/+$/, ''), html: html ? path.relative(process.cwd(), html) : undefined };
+  // Relative to where the user stands, unless that climbs out of it (--out /tmp/…): then absolute.
+  const shown = (p: string) => { const r = path.relative(process.cwd(), p); return r.startsWith('..') ? path.resolve(p) : r; };
+  return { dir: out.replace(/\/+$/, ''), html: html ? shown(html) : undefined };
 }
