@@ -275,7 +275,7 @@ function keepAliveCases(): CatalogCase[] {
   });
   return [
     ka('KA-01', 'after joining, the DUT reads the TC\'s TC Keep-Alive Base and Jitter (Read Attributes of 0x0025) and then reads again every [base, base + jitter], measured over 6 intervals on the air', {
-      catches: [{ role: 'tc', profile: 'no-keepalive' }],
+      catches: [{ role: 'tc', profile: 'no-keepalive' }, { role: 'dut', profile: 'keepalive-own-interval' }],
     }),
     ka('KA-02', 'TC unreachable: after exactly three unanswered keep-alive reads the DUT starts Trust Center Swap-Out (rejoin search on the air), then cools down 5 min before reading again — searches about 3 × base + 5 min apart', {
       needs: { dut: ['keepalive-client', 'tcso'], tc: ['keepalive-server'] },

@@ -53,6 +53,8 @@ export interface JoinerBehaviour {
   terminateAfterTimeout: boolean;
   /** Start Trust Center Swap-Out after three failed Keep-Alive reads. */
   tcso: boolean;
+  /** Read at the TC Keep-Alive Base / Jitter the TC serves (false: stay on its own, e.g. the 10 min / 300 s defaults). */
+  adoptKeepAliveValues: boolean;
   /** Restart the NWK frame counter at 0 after a reset (replays old counters). */
   resetFrameCounterOnReboot: boolean;
   /** Act on a NWK Leave request / Mgmt_Leave_req addressed to it. */
@@ -88,6 +90,7 @@ export const COMPLIANT_JOINER: JoinerBehaviour = {
   checkSequence: true,
   terminateAfterTimeout: false,
   tcso: true,
+  adoptKeepAliveValues: true,
   resetFrameCounterOnReboot: false,
   obeyLeave: true,
   cbkeSuites: 0x0003,
@@ -139,6 +142,8 @@ export const JOINER_PROFILES: readonly Profile<JoinerBehaviour>[] = [
     'protocol.md §6.2 (EMBER: bad/out-of-sequence/wrong-length message → BAD_MESSAGE)', { checkSequence: false }),
   joiner('terminates-after-timeout', 'No Terminate KE is sent to a partner that timed out', 'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.3 (SE C.3.1)', { terminateAfterTimeout: true }),
   joiner('no-tcso', 'After three failed Keep-Alive reads an SE device starts Trust Center Swap-Out', 'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.2; protocol.md §6.3', { tcso: false }),
+  joiner('keepalive-own-interval', 'An SE device reads the TC\'s Keep-Alive Base and Jitter and then reads every [base, base + jitter]',
+    'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.2; protocol.md §6.3 step 3 (success adopts the server\'s values)', { adoptKeepAliveValues: false }),
   joiner('frame-counter-reuse', 'The outgoing NWK frame counter persists across resets', 'protocol.md §7.5 (TP_R21_BV-12)', { resetFrameCounterOnReboot: true }),
   joiner('ignores-leave', 'A device leaves when the TC asks it to (NWK Leave request / Mgmt_Leave_req)', 'Zigbee 05-3474 §3.6.1.10; protocol.md §2.5', { obeyLeave: false }),
 ];

@@ -132,7 +132,7 @@ export function hostSeDevice(joiner: Joiner, opts: SeDeviceOptions): SeDevice {
   const kaOpts = opts.keepAlive === undefined || opts.keepAlive === false ? undefined : opts.keepAlive === true ? {} : opts.keepAlive;
   const ka = kaOpts
     ? new KeepAliveClient({
-      server: { endpoint: serverEndpoint }, random: opts.random ?? defaultRandom, behaviour: liveTcso(joiner), ...kaOpts, control: joiner,
+      server: { endpoint: serverEndpoint }, random: opts.random ?? defaultRandom, behaviour: liveKeepAliveBehaviour(joiner), ...kaOpts, control: joiner,
     })
     : undefined;
   const clusters: ZclCluster[] = ka ? [ke, ka] : [ke];
@@ -229,6 +229,6 @@ function liveJoinerKe(joiner: Joiner): Partial<Pick<JoinerBehaviour, 'checkIssue
   };
 }
 
-function liveTcso(joiner: Joiner): Partial<Pick<JoinerBehaviour, 'tcso'>> {
-  return { get tcso() { return joiner.behaviour.tcso; } };
+function liveKeepAliveBehaviour(joiner: Joiner): Partial<Pick<JoinerBehaviour, 'tcso' | 'adoptKeepAliveValues'>> {
+  return { get tcso() { return joiner.behaviour.tcso; }, get adoptKeepAliveValues() { return joiner.behaviour.adoptKeepAliveValues; } };
 }

@@ -33,7 +33,7 @@ export interface KeepAliveClientOptions {
    */
   server?: { short?: number; endpoint?: number };
   discoverEndpoint?: () => Promise<number | undefined>;
-  behaviour?: Partial<Pick<JoinerBehaviour, 'tcso'>>;
+  behaviour?: Partial<Pick<JoinerBehaviour, 'tcso' | 'adoptKeepAliveValues'>>;
   initial?: KeepAliveParams;
   /** Delay of the first read after start(); default one interval with the initial values (EMBER). */
   firstReadDelayMs?: number;
@@ -235,11 +235,14 @@ export class KeepAliveClient implements ZclCluster {
       const received = poll.received as KeepAliveParams;
       if (this.failures > 0 || this.afterTcso) this.event('recovered', { afterFailures: this.failures, afterTcso: this.afterTcso });
       this.afterTcso = false;
-      if (received.baseMinutes !== this.params.baseMinutes || received.jitterSeconds !== this.params.jitterSeconds) {
-        this.event('parameters', { ...received, previous: { ...this.params } });
+      // Success resets the count and adopts the server's values (protocol.md §6.3 step 3) —
+      // unless the device is the known-bad one that stays on its own interval.
+      if (this.o.behaviour?.adoptKeepAliveValues !== false) {
+        if (received.baseMinutes !== this.params.baseMinutes || received.jitterSeconds !== this.params.jitterSeconds) {
+          this.event('parameters', { ...received, previous: { ...this.params } });
+        }
+        this.params = received;
       }
-      // Success resets the count and adopts the server's values (protocol.md §6.3 step 3).
-      this.params = received;
       this.failures = 0;
       this.skipReported = false;
       this.lastSuccessAt = poll.sentAt;

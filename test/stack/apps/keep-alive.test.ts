@@ -209,6 +209,19 @@ describe('Trust Center Swap-Out', () => {
     expect(keepAliveIntervals(r.kac.polls).every((i) => i.within)).toBe(true);
   });
 
+  it('joiner profile keepalive-own-interval reads the server\'s values but stays on the 10 min / 300 s defaults', async () => {
+    const r = kaRig({ client: { behaviour: joinerProfile('keepalive-own-interval').behaviour } });
+    r.kac.start();
+    await r.clock.sleep(3 * 3600_000);
+    r.kac.stop();
+    expect(r.kac.polls.length).toBeGreaterThan(10);
+    expect(r.kac.polls.every((p) => p.result === 'success' && p.received?.baseMinutes === 1)).toBe(true);
+    expect(r.kac.parameters).toEqual({ baseMinutes: 10, jitterSeconds: 300 });
+    expect(at(r.kac.events, 'parameters')).toEqual([]);
+    const iv = keepAliveIntervals(r.kac.polls);
+    expect(iv.every((i) => i.ms >= 10 * MIN && i.ms <= 15 * MIN)).toBe(true); // never the served [60 s, 65 s]
+  });
+
   it('TC profile no-keepalive: every read fails (UNSUPPORTED_CLUSTER) and TCSO starts after the third', async () => {
     expect(keepAliveServerFor(tcProfile('no-keepalive').behaviour)).toBeUndefined();
     const r = kaRig({ tc: null });
