@@ -52,7 +52,7 @@ export const CATALOG: readonly CatalogCase[] = [
     title: 'an install code with a bad CRC or length is refused before anything goes on the air',
     roles: ['tc', 'sniffer'], needs: { tc: ['install-code'] },
     spec: [BDB_IC],
-    catches: [],
+    catches: [{ role: 'tc', profile: 'ignores-install-code-crc' }],
   },
   {
     id: 'IC-04', suite: 'install-code',

@@ -16,6 +16,8 @@ export interface TcBehaviour {
   transportKeySecurity: 'key-transport-key' | 'none';
   /** Longest permit-join the TC grants, seconds (255 = never closes, the pre-R21 meaning). */
   maxPermitJoinS: number;
+  /** Refuse an install code whose CRC does not match (BDB §10.1); false: take the code as typed. */
+  checkInstallCodeCrc: boolean;
   /** Keep-Alive server attributes; null = no Keep-Alive server. @spec SE 1.4 §5.4.2.2.3.4 */
   keepAlive: { baseMinutes: number; jitterSeconds: number } | null;
   cbke: {
@@ -78,6 +80,7 @@ export const COMPLIANT_TC: TcBehaviour = {
   deleteKeyOnLeave: false,
   transportKeySecurity: 'key-transport-key',
   maxPermitJoinS: 254,
+  checkInstallCodeCrc: true,
   keepAlive: { baseMinutes: 10, jitterSeconds: 300 },
   cbke: { suites: 0x0003, corruptMac: false, unknownIssuer: false, extraDelayS: 0, brokenCertificate: null, ephemeralBeforeInitiate: false },
 };
@@ -127,6 +130,8 @@ export const TC_PROFILES: readonly Profile<TcBehaviour>[] = [
     'protocol.md §6.2 (EMBER: bad/out-of-sequence message → BAD_MESSAGE); SE 1.x Annex C.3.1',
     { cbke: { ...COMPLIANT_TC.cbke, ephemeralBeforeInitiate: true } }),
   tc('unencrypted-transport-key', 'The network key goes to a joiner APS-encrypted with its key-transport key', 'Zigbee 05-3474 §4.4.1.5; protocol.md §7.2 (Ember RECEIVED_KEY_IN_THE_CLEAR)', { transportKeySecurity: 'none' }),
+  tc('ignores-install-code-crc', 'An install code whose CRC does not match is refused before anything goes on the air',
+    'Zigbee BDB 16-02828 §10.1 (the CRC guards against a mistyped code); protocol.md §0 (install code + CRC-16)', { checkInstallCodeCrc: false }),
   tc('long-permit-join', 'Permit join stays open only for a bounded time (≤ 254 s; 255 = forever is forbidden in R21+)', 'shared/sources/nescor-sep1x-security-whitepaper.txt (permit-join policy, line 547); Zigbee 05-3474 §2.4.3.3.7 (0xFF = no limit)', { maxPermitJoinS: 255 }),
 ];
 

@@ -3,8 +3,8 @@
 // the right key, runs the Zigbee 3.0 TC link key exchange, handles Update Device from routers,
 // rejoins and leaves, removes devices and rotates the network key. Every decision reads
 // `behaviour` (profiles.ts) at the moment it is taken.
-import { parseInstallCode, deriveInstallCodeLinkKey, installCodeFromBytes, type InstallCode } from '../crypto/install-code.ts';
-import { abytes } from '../crypto/bytes.ts';
+import { parseInstallCode, deriveInstallCodeLinkKey, installCodeFromBytes, InstallCodeError, type InstallCode } from '../crypto/install-code.ts';
+import { abytes, hexToBytes } from '../crypto/bytes.ts';
 import type { Air } from '../sim/air.ts';
 import type { Clock } from '../sim/clock.ts';
 import { UpdateDeviceStatus } from '../zigbee/aps.ts';
@@ -157,9 +157,21 @@ export class TrustCenter implements ParentAuthority {
   /** Adds a device's install code (text as users paste it, a parsed code, or the raw code bytes). */
   async addInstallCode(eui64: Eui64, code: string | InstallCode | Uint8Array): Promise<void> {
     const eui = parseEui64(eui64);
-    const ic = typeof code === 'string' ? parseInstallCode(code) : code instanceof Uint8Array ? installCodeFromBytes(code) : code;
+    const ic = typeof code === 'string' ? this.parseInstallCodeText(code) : code instanceof Uint8Array ? installCodeFromBytes(code) : code;
     this.state.installCodes.set(eui, new KeyMaterial(deriveInstallCodeLinkKey(ic), 'install-code'));
     this.node.ctx.trace('tc.install-code-added', { device: eui });
+  }
+
+  /** BDB §10.1: a code whose CRC does not match is refused — except by the known-bad TC that skips the check and takes the code as typed. */
+  private parseInstallCodeText(text: string): InstallCode {
+    try {
+      return parseInstallCode(text);
+    } catch (e) {
+      if (this.state.behaviour.checkInstallCodeCrc || !(e instanceof InstallCodeError) || e.kind !== 'crc') throw e;
+      const bytes = hexToBytes(text.replace(/[\s:.,-]/g, '').replace(/^0x/i, ''));
+      this.node.ctx.trace('tc.install-code-crc-ignored', { suppliedCrc: e.suppliedCrc, expectedCrc: e.expectedCrc });
+      return installCodeFromBytes(bytes.subarray(0, bytes.length - 2), { crc: 'absent' });
+    }
   }
 
   /** Installs a link key for a device directly (e.g. standing for the CBKE key of a previous session). */
