@@ -213,7 +213,7 @@ function cbkeCases(n: 1 | 2): CatalogCase[] {
       title: `a wrong MACV from the TC is answered with Terminate BAD_KEY_CONFIRM, and the DUT keeps no CBKE key (suite ${n})`,
       roles: ['tc', 'dut', 'sniffer'], needs: { dut: [cap, 'rejoin-tc'], tc: [cap] },
       spec: [SE_KE, SE_CBKE], simOnly: true,
-      catches: [],
+      catches: [{ role: 'dut', profile: 'ignores-bad-key-confirm' }],
     },
     {
       id: id(6), suite,

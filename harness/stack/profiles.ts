@@ -51,6 +51,8 @@ export interface JoinerBehaviour {
   checkSubject: boolean;
   /** Answer a KE response out of sequence with Terminate BAD_MESSAGE (false: drop it silently, go on). */
   checkSequence: boolean;
+  /** Release the CBKE key only when the partner's MACV verifies, else Terminate BAD_KEY_CONFIRM (false: install it anyway). */
+  checkKeyConfirm: boolean;
   /** Send Terminate KE to a partner that timed out (SE C.3.1: must not). */
   terminateAfterTimeout: boolean;
   /** Start Trust Center Swap-Out after three failed Keep-Alive reads. */
@@ -91,6 +93,7 @@ export const COMPLIANT_JOINER: JoinerBehaviour = {
   checkIssuer: true,
   checkSubject: true,
   checkSequence: true,
+  checkKeyConfirm: true,
   terminateAfterTimeout: false,
   tcso: true,
   adoptKeepAliveValues: true,
@@ -145,6 +148,8 @@ export const JOINER_PROFILES: readonly Profile<JoinerBehaviour>[] = [
     'crypto.md §4.7 (verify subject = partner EUI-64); protocol.md §6.2 (EMBER "subject EUI ≠ TC EUI → BAD_MESSAGE")', { checkSubject: false }),
   joiner('ignores-out-of-sequence', 'A KE message out of sequence is answered with Terminate BAD_MESSAGE, not dropped',
     'protocol.md §6.2 (EMBER: bad/out-of-sequence/wrong-length message → BAD_MESSAGE)', { checkSequence: false }),
+  joiner('ignores-bad-key-confirm', 'A KE initiator whose partner\'s MACV does not verify sends Terminate BAD_KEY_CONFIRM and keeps no CBKE key',
+    'SE 1.x Annex C.4.2 (key confirmation); crypto.md §4.7; protocol.md §6.2 (EMBER BAD_KEY_CONFIRM)', { checkKeyConfirm: false }),
   joiner('terminates-after-timeout', 'No Terminate KE is sent to a partner that timed out', 'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.3 (SE C.3.1)', { terminateAfterTimeout: true }),
   joiner('no-tcso', 'After three failed Keep-Alive reads an SE device starts Trust Center Swap-Out', 'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.2; protocol.md §6.3', { tcso: false }),
   joiner('keepalive-own-interval', 'An SE device reads the TC\'s Keep-Alive Base and Jitter and then reads every [base, base + jitter]',

@@ -2,7 +2,7 @@
 // server's KeyEstablishmentSuite, picks the highest common suite, then Initiate → Ephemeral Data →
 // Confirm Key; on success the CBKE key replaces the TC link key. Started on demand at any time
 // after join (dynamic CBKE activation, ST guide §6.4) or automatically on network up.
-// The joiner behaviour switches of profiles.ts act here: checkIssuer, checkSubject, checkSequence,
+// The joiner behaviour switches of profiles.ts act here: checkIssuer, checkSubject, checkSequence, checkKeyConfirm,
 // terminateAfterTimeout, cbkeSuites.
 // @spec SE 1.4 (07-5356) Annex C.3.1, C.4.2; protocol.md §6.2, §7.2; ST guide §6.3, §6.4;
 //       EMBER key-establishment.c (CHECK_SUPPORTED_CURVES, one TSN per exchange, Default Response
@@ -26,7 +26,7 @@ import { DONE, RESPONDED, SILENT, type ZclAttribute, type ZclCluster, type ZclDi
 
 export interface KeClientOptions extends KeCommonOptions {
   /** JoinerBehaviour of the joiner profile: checkIssuer, checkSubject, checkSequence, terminateAfterTimeout, cbkeSuites. */
-  behaviour?: Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'checkSubject' | 'checkSequence' | 'terminateAfterTimeout' | 'cbkeSuites'>>;
+  behaviour?: Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'checkSubject' | 'checkSequence' | 'checkKeyConfirm' | 'terminateAfterTimeout' | 'cbkeSuites'>>;
   /** The KE server: the TC (short 0x0000) on our own endpoint number unless told otherwise. */
   server?: { short?: number; endpoint?: number; eui64?: Eui64 };
   /** Gives the TC's EUI-64 (its certificate subject must match it). */
@@ -260,8 +260,16 @@ export class KeyEstablishmentClient implements ZclCluster {
 
   private onPartyMessage(s: Session, cmd: KeyEstablishmentCommand): ZclDisposition {
     const party = s.party as CbkeParty;
+    const computed = party.result; // the known-bad device below installs it even when the MACV fails
     const reply = party.receive(toCbkeMessage(cmd) ?? { type: 'terminate', status: KeStatus.BAD_MESSAGE });
-    if (reply?.type === 'terminate') return this.terminateByParty(s);
+    if (reply?.type === 'terminate') {
+      if (this.o.behaviour?.checkKeyConfirm === false && party.failure?.reason === 'bad-key-confirm' && computed) {
+        this.link.log('ignored', s.peer.short, undefined, { why: 'MACV does not verify, key installed anyway (checkKeyConfirm: false)' });
+        this.succeed(s, computed);
+        return DONE;
+      }
+      return this.terminateByParty(s);
+    }
     if (reply?.type === 'confirm') {
       this.transmit(s, { type: 'confirmKeyData', mac: reply.mac });
       this.wait(s, 'confirm', this.slackS + (s.partnerTimes as { confirmS: number }).confirmS);
@@ -274,9 +282,8 @@ export class KeyEstablishmentClient implements ZclCluster {
     return this.terminate(s, KeStatus.BAD_MESSAGE, 'unexpected-message', `state machine in ${party.state} after ${cmd.type}`);
   }
 
-  private succeed(s: Session): void {
+  private succeed(s: Session, result = (s.party as CbkeParty).result): void {
     const aps = this.link.need();
-    const result = (s.party as CbkeParty).result;
     if (!result) return;
     const tc = s.peer.eui64 ?? bytesToHex(result.partnerCertificate.subject);
     const prev = aps.getLinkKey(tc);

@@ -113,6 +113,15 @@ describe('key confirmation', () => {
 });
 
 describe('timeouts: slack 10 s + the partner\'s advertised time, no Terminate to a partner that timed out', () => {
+  it('joiner profile ignores-bad-key-confirm installs the unconfirmed key and sends no Terminate (what CB*-05 catches)', async () => {
+    const rig = makeRig({ server: { behaviour: tcProfile('cbke-bad-mac').behaviour.cbke }, client: { behaviour: joinerProfile('ignores-bad-key-confirm').behaviour } });
+    const out = await rig.dev.client.startKeyEstablishment();
+    await rig.clock.sleep(1000);
+    expect(out).toMatchObject({ ok: true });
+    expect(rig.dev.node.getLinkKey(TC_EUI)).toMatchObject({ origin: 'cbke' });
+    expect(terminatesOnAir(rig, 'dev')).toEqual([]);
+  });
+
   it('TC profile cbke-slow: the device gives up 10 + 11 s after its Ephemeral Data Request and sends nothing', async () => {
     const rig = makeRig({ server: { behaviour: tcProfile('cbke-slow').behaviour.cbke } });
     const out = await rig.dev.client.startKeyEstablishment();
