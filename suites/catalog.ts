@@ -262,7 +262,7 @@ function cbkeCases(n: 1 | 2): CatalogCase[] {
       title: 'a suite-2 TC certificate whose KeyUsage lacks key agreement (0x80, signature only) is answered with Terminate INVALID_CERTIFICATE',
       roles: ['tc', 'dut', 'sniffer'], needs: { dut: [cap], tc: [cap] },
       spec: [SE_KE, KE_STATUS, { ref: 'crypto.md §4.2 (suite-2 KeyUsage @36: 0x08 key agreement, 0x80 signature), §4.7 (INVALID_CERTIFICATE: type, curve, hash or KeyUsage invalid)' }], simOnly: true,
-      catches: [],
+      catches: [{ role: 'dut', profile: 'ignores-key-usage' }],
     } satisfies CatalogCase] : []),
   ];
 }

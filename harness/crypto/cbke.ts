@@ -113,6 +113,8 @@ export interface CbkePartyOptions {
   ephemeralPrivateKey?: bigint;
   /** Full validation (n·QE = O) of the partner's ephemeral key; default partial. */
   fullValidation?: boolean;
+  /** Suite 2: refuse a partner certificate without the key-agreement KeyUsage bit (default true; false only for known-bad test devices). */
+  requireKeyAgreement?: boolean;
 }
 
 /**
@@ -173,6 +175,7 @@ export class CbkeParty {
     const cert = parseCertificate(bytes);
     const check = checkCertificate(cert, {
       trustedIssuers: this.o.trustedCas.map((c) => c.issuer), expectedSubject: this.o.partnerEui64, now: this.o.now,
+      requireKeyAgreement: this.o.requireKeyAgreement,
     });
     if (!check.ok) return this.fail(check.status, check.problem, check.message);
     const ca = this.o.trustedCas.find((c) => equalBytes(c.issuer, cert.issuer)) as TrustedCa;

@@ -53,6 +53,8 @@ export interface JoinerBehaviour {
   checkSequence: boolean;
   /** Release the CBKE key only when the partner's MACV verifies, else Terminate BAD_KEY_CONFIRM (false: install it anyway). */
   checkKeyConfirm: boolean;
+  /** Suite 2: refuse a TC certificate whose KeyUsage lacks key agreement (INVALID_CERTIFICATE). */
+  checkKeyUsage: boolean;
   /** Send Terminate KE to a partner that timed out (SE C.3.1: must not). */
   terminateAfterTimeout: boolean;
   /** Start Trust Center Swap-Out after three failed Keep-Alive reads. */
@@ -94,6 +96,7 @@ export const COMPLIANT_JOINER: JoinerBehaviour = {
   checkSubject: true,
   checkSequence: true,
   checkKeyConfirm: true,
+  checkKeyUsage: true,
   terminateAfterTimeout: false,
   tcso: true,
   adoptKeepAliveValues: true,
@@ -150,6 +153,8 @@ export const JOINER_PROFILES: readonly Profile<JoinerBehaviour>[] = [
     'protocol.md §6.2 (EMBER: bad/out-of-sequence/wrong-length message → BAD_MESSAGE)', { checkSequence: false }),
   joiner('ignores-bad-key-confirm', 'A KE initiator whose partner\'s MACV does not verify sends Terminate BAD_KEY_CONFIRM and keeps no CBKE key',
     'SE 1.x Annex C.4.2 (key confirmation); crypto.md §4.7; protocol.md §6.2 (EMBER BAD_KEY_CONFIRM)', { checkKeyConfirm: false }),
+  joiner('ignores-key-usage', 'A suite-2 KE initiator answers a TC certificate whose KeyUsage lacks key agreement (0x08) with Terminate INVALID_CERTIFICATE',
+    'crypto.md §4.2 (KeyUsage @36), §4.7; protocol.md §6.2 (EMBER usage lacks 0x08)', { checkKeyUsage: false }),
   joiner('terminates-after-timeout', 'No Terminate KE is sent to a partner that timed out', 'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.3 (SE C.3.1)', { terminateAfterTimeout: true }),
   joiner('no-tcso', 'After three failed Keep-Alive reads an SE device starts Trust Center Swap-Out', 'shared/sources/st-zigbee-se-cbke-keepalive-guide.txt §6.2; protocol.md §6.3', { tcso: false }),
   joiner('keepalive-own-interval', 'An SE device reads the TC\'s Keep-Alive Base and Jitter and then reads every [base, base + jitter]',

@@ -219,12 +219,13 @@ function liveTcCbke(tc: TrustCenter): Partial<TcBehaviour['cbke']> {
   };
 }
 
-function liveJoinerKe(joiner: Joiner): Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'checkSubject' | 'checkSequence' | 'checkKeyConfirm' | 'terminateAfterTimeout' | 'cbkeSuites'>> {
+function liveJoinerKe(joiner: Joiner): Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'checkSubject' | 'checkSequence' | 'checkKeyConfirm' | 'checkKeyUsage' | 'terminateAfterTimeout' | 'cbkeSuites'>> {
   return {
     get checkIssuer() { return joiner.behaviour.checkIssuer; },
     get checkSubject() { return joiner.behaviour.checkSubject; },
     get checkSequence() { return joiner.behaviour.checkSequence; },
     get checkKeyConfirm() { return joiner.behaviour.checkKeyConfirm; },
+    get checkKeyUsage() { return joiner.behaviour.checkKeyUsage; },
     get terminateAfterTimeout() { return joiner.behaviour.terminateAfterTimeout; },
     get cbkeSuites() { return joiner.behaviour.cbkeSuites; },
   };

@@ -2,7 +2,7 @@
 // server's KeyEstablishmentSuite, picks the highest common suite, then Initiate → Ephemeral Data →
 // Confirm Key; on success the CBKE key replaces the TC link key. Started on demand at any time
 // after join (dynamic CBKE activation, ST guide §6.4) or automatically on network up.
-// The joiner behaviour switches of profiles.ts act here: checkIssuer, checkSubject, checkSequence, checkKeyConfirm,
+// The joiner behaviour switches of profiles.ts act here: checkIssuer, checkSubject, checkSequence, checkKeyConfirm, checkKeyUsage,
 // terminateAfterTimeout, cbkeSuites.
 // @spec SE 1.4 (07-5356) Annex C.3.1, C.4.2; protocol.md §6.2, §7.2; ST guide §6.3, §6.4;
 //       EMBER key-establishment.c (CHECK_SUPPORTED_CURVES, one TSN per exchange, Default Response
@@ -26,7 +26,7 @@ import { DONE, RESPONDED, SILENT, type ZclAttribute, type ZclCluster, type ZclDi
 
 export interface KeClientOptions extends KeCommonOptions {
   /** JoinerBehaviour of the joiner profile: checkIssuer, checkSubject, checkSequence, terminateAfterTimeout, cbkeSuites. */
-  behaviour?: Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'checkSubject' | 'checkSequence' | 'checkKeyConfirm' | 'terminateAfterTimeout' | 'cbkeSuites'>>;
+  behaviour?: Partial<Pick<JoinerBehaviour, 'checkIssuer' | 'checkSubject' | 'checkSequence' | 'checkKeyConfirm' | 'checkKeyUsage' | 'terminateAfterTimeout' | 'cbkeSuites'>>;
   /** The KE server: the TC (short 0x0000) on our own endpoint number unless told otherwise. */
   server?: { short?: number; endpoint?: number; eui64?: Eui64 };
   /** Gives the TC's EUI-64 (its certificate subject must match it). */
@@ -247,6 +247,7 @@ export class KeyEstablishmentClient implements ZclCluster {
       suite, role: 'initiator', certificate: cred.certificate, privateKey: cred.privateKey, trustedCas: this.trustFor(cred, rsp.identity),
       // Known-bad (profile accepts-subject-mismatch): no subject check against the TC's EUI-64.
       partnerEui64: s.peer.eui64 && this.o.behaviour?.checkSubject !== false ? subjectBytes(s.peer.eui64) : undefined,
+      requireKeyAgreement: this.o.behaviour?.checkKeyUsage !== false,
       now: this.o.unixTime?.(), random: this.o.random,
     });
     party.start();

@@ -283,6 +283,12 @@ describe('TC profiles with a broken certificate / out-of-sequence responses, and
     expect(await v1.dev.client.startKeyEstablishment()).toMatchObject({ ok: true, suite: 1 });
   });
 
+  it('joiner profile ignores-key-usage completes suite-2 CBKE with that certificate (what CB2-12 catches)', async () => {
+    const rig = makeRig({ server: tcWith('cbke-bad-key-usage-cert'), client: { credentials: credentials(DEV_EUI, [CRYPTO_SUITE_2]), behaviour: joinerProfile('ignores-key-usage').behaviour } });
+    expect(await rig.dev.client.startKeyEstablishment()).toMatchObject({ ok: true, suite: 2 });
+    expect(terminatesOnAir(rig, 'dev')).toEqual([]);
+  });
+
   it('cbke-out-of-sequence: Ephemeral Data Response before the Initiate Response → the device sends BAD_MESSAGE, the TC ends its side', async () => {
     const rig = makeRig({ server: { behaviour: tcProfile('cbke-out-of-sequence').behaviour.cbke } });
     const out = await rig.dev.client.startKeyEstablishment();
