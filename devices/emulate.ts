@@ -112,11 +112,12 @@ export async function startVirtualHardware(rig: RigFile, opts: { ptyTimeoutMs?: 
       if (rc.driver === 'nrf-sniffer') {
         emu = new NrfSnifferEmulator({ path: device, air, clock });
       } else if (rc.driver === 'ember-cli') {
-        // An SE build (Key Establishment plugin) when the rig's DUT declares a CBKE capability.
+        // An SE build (Key Establishment plugin) when the rig's DUT declares a CBKE capability;
+        // the TC's with the test-harness component (it chooses the suite its KE server offers).
         const id = role === 'dut' ? rig.roles.dut.identity : undefined;
         const keyEstablishment = (rig.roles.dut.capabilities ?? []).some((c) => c.startsWith('cbke'));
         emu = new EmberCliEmulator({
-          path: device, air, clock, role: role === 'tc' ? 'tc' : 'joiner', keyEstablishment,
+          path: device, air, clock, role: role === 'tc' ? 'tc' : 'joiner', keyEstablishment, testHarness: keyEstablishment && role === 'tc',
           eui64: id ? parseEui64(id.eui64) : EMULATED_EMBER_TC_EUI64,
           ...(id?.installCode ? { installCode: id.installCode } : {}),
         });

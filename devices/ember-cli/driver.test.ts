@@ -90,6 +90,10 @@ describe.skipIf(!socatAvailable)(`EmberZNet CLI driver over a PTY (${socatAvaila
     await within(5000, b.driver.open(), 'open()');
     expect([...b.driver.capabilities].sort()).toEqual(['cbke-v1', 'install-code', 'key-table-edit', 'tclk-exchange']);
     await within(8000, b.driver.form({ channel: CHANNEL, panId: PAN_ID }), 'form()');
+    // No test-harness component in this build: the suite offer cannot be typed, only noted.
+    await within(3000, b.driver.offerKeyEstablishmentSuites([1]), 'offerKeyEstablishmentSuites()');
+    expect(b.emu.commands.filter((c) => c.includes('set-available-suite'))).toEqual([]);
+    expect(b.driver.takeTranscript().join('\n')).toMatch(/no "plugin key-establishment set-available-suite" in this build/);
     await b.driver.addInstallCode(DUT_EUI, INSTALL_CODE);
     await b.driver.permitJoin(254);
 
@@ -127,6 +131,47 @@ describe.skipIf(!socatAvailable)(`EmberZNet CLI driver over a PTY (${socatAvaila
     expect(ok).toHaveLength(1);
     expect(ok[0].aps!.openedWith).toBe('install-code');
     se.remove();
+  });
+
+  it('as SE TC with the test harness and an SE DUT: suite 1 offered; re-formed for the next test, the DUT of the last network joins the new one and runs CBKE again', async () => {
+    const b = await makeTcBench({ emulator: { eui64: TC_EUI, keyEstablishment: true, testHarness: true, cbkeSuites: [1, 2] } });
+    const d = await makeJoinerBench({ shared: { clock: b.clock, air: b.air }, emulator: { eui64: DUT_EUI, installCode: INSTALL_CODE, keyEstablishment: true }, driver: { installCode: INSTALL_CODE } });
+    await within(5000, b.driver.open(), 'open()');
+    await within(8000, b.driver.form({ channel: CHANNEL, panId: PAN_ID }), 'form()');
+    expect(b.emu.seTc!.keyEstablishment.offeredSuites).toBe(0x0003);
+    await within(3000, b.driver.offerKeyEstablishmentSuites([1]), 'offerKeyEstablishmentSuites([1])');
+    expect(b.emu.commands).toContain('plugin key-establishment set-available-suite 0x0001');
+    expect(b.emu.seTc!.keyEstablishment.offeredSuites).toBe(0x0001);
+    // Only suite 1 is declared (cbke-v1): a suite-2 offer is refused, not pretended.
+    await expect(b.driver.offerKeyEstablishmentSuites([1, 2])).rejects.toBeInstanceOf(EmberCliUnsupportedError);
+    await b.driver.addInstallCode(DUT_EUI, INSTALL_CODE);
+    await b.driver.permitJoin(254);
+    const first = await within(40_000, d.driver.join({ channel: CHANNEL, timeoutMs: 10_000, keyEstablishment: 'on-join' }), 'SE join()');
+    expect(first, d.driver.takeTranscript().join('\n')).toMatchObject({ joined: true, keyEstablishment: { ok: true, suite: 1 } });
+    const firstKey = (await b.driver.keyTable()).find((e) => e.kind === 'cbke')!.key;
+
+    // The next test (a rig's beginTest, then formSe): the DUT is reset, the TC leaves and forms
+    // afresh. The firmware does not reboot for that: the same node forms the new network, its MAC
+    // and NWK sequence numbers and APS counter go on (a fresh node would replay them), and the link
+    // key table starts empty (the application framework clears it upon forming).
+    await within(5000, d.driver.reset(), 'reset()');
+    await within(8000, b.driver.form({ channel: CHANNEL, panId: PAN_ID }), 'second form()');
+    expect(b.emu.commands.filter((c) => c === 'network leave')).toHaveLength(1);
+    expect((await b.driver.keyTable()).filter((e) => e.kind !== 'install-code')).toEqual([]);
+    await within(3000, b.driver.offerKeyEstablishmentSuites([1]), 'offerKeyEstablishmentSuites([1]) again');
+    expect(b.emu.seTc!.keyEstablishment.offeredSuites).toBe(0x0001);
+    await b.driver.addInstallCode(DUT_EUI, INSTALL_CODE);
+    await b.driver.permitJoin(254);
+    const again = await within(40_000, d.driver.join({ channel: CHANNEL, timeoutMs: 10_000, keyEstablishment: 'on-join' }), 'SE join() on the new network');
+    expect(again, d.driver.takeTranscript().join('\n')).toMatchObject({ joined: true, keyEstablishment: { ok: true, suite: 1 } });
+    const table = await b.driver.keyTable();
+    expect(table.filter((e) => e.kind === 'install-code')).toHaveLength(1);
+    const cbke = table.filter((e) => e.kind === 'cbke');
+    expect(cbke).toHaveLength(1);
+    expect(bytesToHex(cbke[0].key)).not.toBe(bytesToHex(firstKey));
+    const responses = decodeAir(b.sniffed, { nwk: [], link: [] })
+      .filter((r) => r.mac.body.kind === 'command' && r.mac.body.command.kind === 'associationResponse').map((r) => r.mac.header.seq);
+    expect(responses.at(-1), 'the second network\'s Association Response replays the first one\'s MAC sequence number').not.toBe(responses[0]);
   });
 
   it('as DUT joins a simulated TC with its install code (Transport Key under the install-code key), rejoins and leaves', async () => {

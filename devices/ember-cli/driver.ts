@@ -16,6 +16,8 @@
 // - TC: install-code (`option install-code`), tclk-exchange (the Z3 TC answers Request Key),
 //   key-table-edit (`keys delete`), cbke-v1 when the build lists `plugin key-establishment`.
 //   Not cbke-v2: the CLI shows no way to tell whether a sect283k1 certificate is installed.
+//   The suite the KE server offers is set with the test-harness component's `plugin
+//   key-establishment set-available-suite` when the build lists it (offerKeyEstablishmentSuites).
 // - DUT: install-code when the rig gives one (programmed in the mfg tokens, not typed here),
 //   leave (`network leave`), rejoin-secured / rejoin-tc (`network rejoin 1|0 <mask>`),
 //   tclk-exchange on a Z3 build, cbke-v1 + cbke-dynamic on an SE build (`plugin
@@ -35,7 +37,7 @@ import type { SourceOpener } from '../nrf-sniffer/transport.ts';
 import { ReplyWaiters, withDeadline } from '../nrf-sniffer/waits.ts';
 import { commandLine, type CommandQueue, type RecoveryOptions, type SerialSession } from '../serial-session.ts';
 import {
-  classifyLine, EmberCliParseError, EmberCommand, hasKeyEstablishment, parseKeysPrint, parseNetworkId,
+  classifyLine, EmberCliParseError, EmberCommand, hasKeSetAvailableSuite, hasKeyEstablishment, parseKeysPrint, parseNetworkId,
   parseStatusReply, promptOf, REPLY, type KeysPrint, type NetworkId,
 } from './protocol.ts';
 
@@ -134,6 +136,8 @@ export abstract class EmberCliDriver {
   private promptSeen: (() => void) | null = null;
   /** Whether the build has the Key Establishment plugin (known after open). */
   protected keBuild = false;
+  /** Whether the key-establishment group lists the test harness's `set-available-suite` (known after open). */
+  protected keSuiteSelectable = false;
   private readonly caps = new Set<Capability>();
 
   constructor(opts: EmberCliOptions) {
@@ -195,7 +199,9 @@ export abstract class EmberCliDriver {
     }).finally(() => { this.promptSeen = null; });
     await this.session.quiet('open');
     this.euiValue = parseNetworkId(await this.run(EmberCommand.networkId, 'open')).eui64;
-    this.keBuild = hasKeyEstablishment(await this.runTolerating(EmberCommand.keGroup, 'open', /No such command/i) ?? []);
+    const keGroup = await this.runTolerating(EmberCommand.keGroup, 'open', /No such command/i) ?? [];
+    this.keBuild = hasKeyEstablishment(keGroup);
+    this.keSuiteSelectable = this.keBuild && hasKeSetAvailableSuite(keGroup);
     await this.afterOpen();
   }
 
@@ -416,6 +422,29 @@ export class EmberCliTrustCenter extends EmberCliDriver implements TrustCenter {
     ];
   }
 
+  /**
+   * The suites the KE server offers (its KeyEstablishmentSuite attribute). Only suite 1 is
+   * declared (cbke-v1), so only [1] is accepted. With the test-harness component in the build
+   * (`set-available-suite` in the key-establishment group) the attribute is set to 0x0001;
+   * without it the CLI cannot change what the server offers — the certificates the TC holds decide
+   * (suite 1 alone when it has only a sect163k1 certificate), noted in the transcript; the
+   * Initiate Response on the air shows which suite the TC took either way.
+   */
+  async offerKeyEstablishmentSuites(suites: readonly CbkeSuite[]): Promise<void> {
+    await this.open();
+    const what = `offer CBKE suites [${suites.join(', ')}]`;
+    if (!this.keBuild) throw new EmberCliUnsupportedError('tc', what, 'this build has no Key Establishment plugin');
+    if (suites.length === 0) throw new RangeError('tc: offer at least one CBKE suite');
+    if (suites.some((x) => x !== 1)) {
+      throw new EmberCliUnsupportedError('tc', what, 'only suite 1 (sect163k1) is declared: the CLI shows no way to tell whether a sect283k1 certificate is installed');
+    }
+    if (!this.keSuiteSelectable) {
+      this.note(`${what}: no "plugin key-establishment set-available-suite" in this build (test-harness component): the TC offers the suites of the certificates it holds (suite 1 alone with only a sect163k1 certificate)`);
+      return;
+    }
+    await this.run(EmberCommand.keSetAvailableSuite(0x0001), what);
+  }
+
   /** The network key and its sequence number as `keys print` shows them. */
   async networkKey(): Promise<{ key: Uint8Array; seq: number }> {
     const k = await this.keysPrint('network key');
@@ -489,7 +518,9 @@ export class EmberCliJoiner extends EmberCliDriver implements Joiner {
   /**
    * `plugin network-steering mask set 1 <channel>` (when a channel is given), `plugin
    * network-steering start 0`, then the steering outcome; with `keyEstablishment: 'on-join'`,
-   * CBKE with the TC right after.
+   * CBKE with the TC right after. Verify on hardware: an SE build with the Smart Energy
+   * Registration plugin starts Key Establishment by itself after joining; then 'deferred' is not
+   * what the device does (the air shows it), and the typed `start` may meet an exchange already running.
    */
   async join(opts: JoinOptions = {}): Promise<JoinResult> {
     await this.open();

@@ -16,7 +16,9 @@
 //   (install-code keys); `keys delete <i>` prints nothing, `ERROR: erase key <i>: 0xB1` out of range;
 // - device: `plugin network-steering mask set 1 <mask>`, `plugin network-steering start 0`,
 //   `network leave` (`leave 0x00`; on the TC too: the network goes down, the next form is fresh), `network rejoin <key> <mask>` (`rejoin 0x00`), `plugin
-//   key-establishment start <node> <ep>` (`Starting Key Establishment w/ 0x0000, EP: 0x01`).
+//   key-establishment start <node> <ep>` (`Starting Key Establishment w/ 0x0000, EP: 0x01`);
+// - TC with the test-harness component (`testHarness: true`): `plugin key-establishment
+//   set-available-suite <bitmap>` (prints nothing) restricts the suites its KE server offers.
 // Asynchronous outcomes, emulator wording (verify on hardware): `NWK Steering: Join Success` /
 // `NWK Steering: Join Failure: 0x<EmberStatus>`, `Stack status: 0x90|0x<status>` after a rejoin,
 // `Success: Key Establishment` / `Error: Key Establishment: 0x<Terminate status or FF>`.
@@ -27,7 +29,7 @@
 // Fault injection for the driver's tests: raw bytes (garbage, partial lines), a mute firmware,
 // a CLI stuck on a command, an `Error:`/`ERR:` for a command, the port closing mid-command.
 import { SerialPort } from 'serialport';
-import { installCodeFromBytes } from '../../harness/crypto/install-code.ts';
+import { deriveInstallCodeLinkKey, installCodeFromBytes } from '../../harness/crypto/install-code.ts';
 import type { CbkeSuite } from '../../harness/rig/roles.ts';
 import type { VirtualAir } from '../../harness/sim/air.ts';
 import type { Clock } from '../../harness/sim/clock.ts';
@@ -54,7 +56,13 @@ export interface EmberEmulatorOptions {
   prompt?: string;
   /** The build includes the Key Establishment plugin (SE). Default false. */
   keyEstablishment?: boolean;
+  /** Suites it holds a certificate for (default [1]). */
   cbkeSuites?: readonly CbkeSuite[];
+  /**
+   * The build includes the test-harness component: `plugin key-establishment set-available-suite
+   * <bitmap>` sets the KeyEstablishmentSuite the TC's KE server offers. Default false.
+   */
+  testHarness?: boolean;
   /** Device: the install code in the manufacturing tokens. */
   installCode?: string;
   deviceType?: 'router' | 'end-device';
@@ -98,9 +106,14 @@ export class EmberCliEmulator {
   seTc: SeTrustCenter | null = null;
   seDevice: SeDevice | null = null;
   private formed = false;
+  private forming = false;
+  /** The TC's ephemeral keys: one stream across re-hostings of its KE server (no key is used twice). */
+  private readonly tcKeRandom = deterministicRandom('ember-emu-tc-ke');
   private readonly installCodes = new Map<Eui64, Uint8Array>();
   private readonly slots: (Eui64 | null)[];
   private steeringMask = DEFAULT_PRIMARY_MASK;
+  /** KeyEstablishmentSuite bitmap set with `set-available-suite` (undefined: every suite it has a certificate for). */
+  private availableSuites: number | undefined;
   private steering = false;
   /** Commands received, in order (for assertions). */
   readonly commands: string[] = [];
@@ -243,9 +256,11 @@ export class EmberCliEmulator {
       if (argv.length === 2) {
         this.print('plugin key-establishment start <uint16_t> <uint8_t>');
         this.print('plugin key-establishment interpan <uint16_t> <hex>');
+        if (this.o.testHarness) this.print('plugin key-establishment set-available-suite <uint16_t>');
         return;
       }
       if (c === 'start' && argv.length === 5 && this.seDevice) return this.keStart(num(argv[3]), num(argv[4]));
+      if (c === 'set-available-suite' && argv.length === 4 && this.o.testHarness) return this.setAvailableSuite(num(argv[3]));
     }
     this.print(`Error: No such command: ${cmd}`);
   }
@@ -257,20 +272,38 @@ export class EmberCliEmulator {
   }
 
   private form(panId: number, channel: number): void {
-    if (this.tc) { this.print(`NWK Creator: Form: 0x${h2(ST_INVALID_CALL)}`); return; }
-    // The Ember TC keeps a leaving device's key entry and uses it for its next join (FAQ).
-    const tc = new TrustCenter({ air: this.o.air, clock: this.o.clock, eui64: this.eui, name: 'ember-tc', profile: { ...COMPLIANT_TC, freshJoinKey: 'current-key' } });
-    this.tc = tc;
+    if (this.formed || this.forming) { this.print(`NWK Creator: Form: 0x${h2(ST_INVALID_CALL)}`); return; }
+    // One node for the life of the firmware: a re-formation is no reboot, so its MAC and NWK
+    // sequence numbers, APS counter and frame counters go on (a fresh node, seeded from the same
+    // EUI-64, would replay the last network's). Deviation: the stack TC's own list of the last
+    // network's devices is kept (overwritten as they join again). The Ember TC keeps a leaving
+    // device's key entry and uses it for its next join (FAQ).
+    const tc = (this.tc ??= new TrustCenter({ air: this.o.air, clock: this.o.clock, eui64: this.eui, name: 'ember-tc', profile: { ...COMPLIANT_TC, freshJoinKey: 'current-key' } }));
+    this.forming = true;
     this.print(`NWK Creator: Form: 0x${h2(ST_SUCCESS)}`);
     this.later(this.o.asyncDelayMs ?? 5, () => {
       void tc.form({ channel, panId }).then(async () => {
         for (const [eui, ic] of this.installCodes) await tc.addInstallCode(eui, ic);
-        if (this.o.keyEstablishment) {
-          this.seTc = hostSeTrustCenter(tc, { credentials: simCredentials(this.eui, this.o.cbkeSuites ?? [1]), random: deterministicRandom('ember-emu-tc-ke') });
-        }
+        if (this.o.keyEstablishment) this.hostKeServer(tc);
+        this.forming = false;
         this.formed = true;
       });
     });
+  }
+
+  /** The TC's KE server with the certificates of the suites it holds, restricted to the available-suite bitmap. */
+  private hostKeServer(tc: TrustCenter): void {
+    this.seTc?.remove();
+    const held = this.o.cbkeSuites ?? [1];
+    const offered = this.availableSuites === undefined ? held : held.filter((n) => this.availableSuites! & (1 << (n - 1)));
+    // Deviation: a bitmap naming no suite it holds a certificate for keeps every certificate.
+    this.seTc = hostSeTrustCenter(tc, { credentials: simCredentials(this.eui, offered.length ? offered : held), random: this.tcKeRandom });
+  }
+
+  /** Test harness: emAfSetAvailableCurves rewrites the KeyEstablishmentSuite attribute; prints nothing. */
+  private setAvailableSuite(bitmap: number): void {
+    this.availableSuites = bitmap;
+    if (this.tc && this.formed && this.o.keyEstablishment) this.hostKeServer(this.tc);
   }
 
   private async pjoin(seconds: number): Promise<void> {
@@ -325,8 +358,10 @@ export class EmberCliEmulator {
       const e = node.linkKeys.resolve(tcEui);
       if (e) tcLinkKey = { eui64: tcEui ?? 'ffffffffffffffff', inFc: e.lastIncoming ?? 0, type: 'L', authorized: e.origin === 'cbke', key: e.material.key };
     }
+    // The install codes given (`option install-code`), once each: a link key table entry that a
+    // join under an install-code key left is in the link key table above, not here.
     const transient = this.tc
-      ? (await this.tc.keyTable()).filter((k) => k.kind === 'install-code').map((k, index) => ({ index, eui64: k.eui64, nwkIndex: 0, inFc: 0, ttlS: 300, flags: 0, key: k.key }))
+      ? [...this.installCodes].map(([eui64, ic], index) => ({ index, eui64, nwkIndex: 0, inFc: 0, ttlS: 300, flags: 0, key: deriveInstallCodeLinkKey(installCodeFromBytes(ic, { crc: 'present' })) }))
       : [];
     for (const l of formatKeysPrint({
       securityLevel: 5, nwkOutFc: node?.nvm.nwkFrameCounter ?? 0, nwkKeySeq: active?.seq ?? 0, nwkKey: active?.material.key ?? new Uint8Array(16),
@@ -370,11 +405,14 @@ export class EmberCliEmulator {
       const tc = this.tc;
       if (!tc || !this.formed) { this.print(`leave 0x${h2(ST_NOT_JOINED)}`); return; }
       this.print(`leave 0x${h2(ST_SUCCESS)}`);
-      // Down at once; the next form makes a fresh node (empty link key table, new network key).
+      // Off the air at once; the next form starts a network with a new key and, as the
+      // application framework does upon forming, an empty link key table.
       this.seTc?.remove();
       this.seTc = null;
-      tc.stop();
-      this.tc = null;
+      tc.node.forgetNetwork();
+      tc.node.parent = undefined;
+      tc.node.mac.coordinator = undefined;
+      for (const [eui] of tc.node.linkKeys.entries()) tc.node.linkKeys.delete(eui);
       this.formed = false;
       return;
     }

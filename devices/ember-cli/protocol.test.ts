@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hexToBytes } from '../../harness/crypto/bytes.ts';
 import {
-  classifyLine, EmberCliParseError, EmberCommand, eui64Arg, formatKeysPrint, formatNetworkId, hasKeyEstablishment, parseKeysPrint,
+  classifyLine, EmberCliParseError, EmberCommand, eui64Arg, formatKeysPrint, formatNetworkId, hasKeSetAvailableSuite, hasKeyEstablishment, parseKeysPrint,
   parseNetworkId, parseStatusReply, promptOf, REPLY,
 } from './protocol.ts';
 
@@ -52,6 +52,10 @@ describe('EmberZNet CLI commands and replies', () => {
     expect(() => parseStatusReply('x', ['something else'], REPLY.form)).toThrow(/no line matching/);
     expect(hasKeyEstablishment(['plugin key-establishment start <uint16_t> <uint8_t>'])).toBe(true);
     expect(hasKeyEstablishment([])).toBe(false);
+    const group = ['plugin key-establishment start <uint16_t> <uint8_t>', 'plugin key-establishment set-available-suite <uint16_t>'];
+    expect(hasKeSetAvailableSuite(group)).toBe(true);
+    expect(hasKeSetAvailableSuite(group.slice(0, 1))).toBe(false);
+    expect(EmberCommand.keSetAvailableSuite(0x0001)).toBe('plugin key-establishment set-available-suite 0x0001');
   });
 
   it('reads keys print (radios.md §3.3 layout) and checks its counts', () => {

@@ -168,6 +168,14 @@ export const EmberCommand = {
   /** The key-establishment group alone: lists its commands when the build has the plugin. */
   keGroup: 'plugin key-establishment',
   keStart: (node: number, endpoint: number): string => `plugin key-establishment start ${u16(node, 'nodeId')} ${u8(endpoint, 'endpoint', 1, 240)}`,
+  /**
+   * `plugin key-establishment set-available-suite <suites:u16>`: the test-harness component's
+   * command (emberAfPluginTestHarnessKeyEstablishmentSetAvailableSuiteCommand → emAfSetAvailableCurves,
+   * which rewrites the KE server's KeyEstablishmentSuite attribute). A public SiSDK
+   * sl_cli_command_table.c lists it in the key-establishment group next to `start`; builds without
+   * the test harness do not have it (verify on hardware).
+   */
+  keSetAvailableSuite: (suites: number): string => `plugin key-establishment set-available-suite ${u16(suites, 'suites')}`,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -390,4 +398,9 @@ export function formatKeysPrint(k: Omit<KeysPrint, 'readingDisabled'> & { readin
 /** Whether the `plugin key-establishment` group listing names its `start` command (the build has the plugin). */
 export function hasKeyEstablishment(lines: readonly string[]): boolean {
   return outputOf(lines).some((l) => /^plugin key-establishment start\b/.test(l));
+}
+
+/** Whether the group listing names `set-available-suite` (the test-harness component is in the build). */
+export function hasKeSetAvailableSuite(lines: readonly string[]): boolean {
+  return outputOf(lines).some((l) => /^plugin key-establishment set-available-suite\b/.test(l));
 }

@@ -3,18 +3,17 @@
 // `sehil run --rig <that rig>` drives them through the real serial drivers. The install-code suite
 // must pass what the shell can do and skip the rest with the reason; the per-test capture, heard
 // by the nrf-sniffer driver from the emulator, must hold the Transport Key under the install-code key.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../harness/capture/file.ts';
 import { bytesToHex } from '../../harness/crypto/bytes.ts';
 import { deriveInstallCodeLinkKey, parseInstallCode } from '../../harness/crypto/install-code.ts';
 import { apsSecurityOf, isTransportKey } from '../../harness/run/match.ts';
-import type { RunRecord } from '../../harness/run/run-reporter.ts';
 import { createDissector } from '../../harness/zigbee/dissect.ts';
 import { Keyring } from '../../harness/zigbee/keyring.ts';
+import { emulateRig, expectCleanStop, type EmulatedRig } from '../helpers/virtual-hardware.ts';
 import { socatAvailable, socatSkipReason, warnIfSocatMissing } from '../helpers/pty.ts';
 import { tsharkAvailable, tsharkCaptureProblems, tsharkSkipReason } from '../helpers/tshark.ts';
 
@@ -32,72 +31,22 @@ const SHELL_DUT_STATES = { 'LR-02': 'skipped', 'LR-03': 'skipped', 'LR-04': 'ski
 
 warnIfSocatMissing();
 
-/** Collects a child's output and settles on a line matching `re`, exit, or the deadline. */
-function watch(child: ChildProcess) {
-  const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d: Buffer) => { out.stdout += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out.stderr += d.toString(); });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const until = (what: 'stdout' | 'stderr', re: RegExp, ms: number) => new Promise<RegExpMatchArray>((resolve, reject) => {
-    const poll = setInterval(() => {
-      const m = re.exec(out[what]);
-      if (m) { done(); resolve(m); }
-    }, 20);
-    const t = setTimeout(() => { done(); reject(new Error(`no ${re} on ${what} within ${ms} ms; stderr:\n${out.stderr}`)); }, ms);
-    void exited.then((e) => { if (!re.test(out[what])) { done(); reject(new Error(`exited (${e.code ?? e.signal}) before ${re}; stderr:\n${out.stderr}`)); } });
-    const done = () => { clearInterval(poll); clearTimeout(t); };
-  });
-  const exit = (ms: number) => Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${ms} ms; stderr:\n${out.stderr}`)), ms))]);
-  return { out, until, exit };
-}
-
-/** SIGTERM, then SIGKILL when it overstays; resolves once the child is gone. */
-async function stop(child: ChildProcess | undefined, ms = 5000): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), ms);
-  await gone;
-  clearTimeout(t);
-}
-
 describe.skipIf(!socatAvailable)('sehil emulate + sehil run on virtual hardware (real serial drivers over socat PTYs)', () => {
-  let tmp: string;
-  let ports: string;
-  let emulator: ChildProcess | undefined;
-  let emu: ReturnType<typeof watch>;
-  let runChild: ChildProcess | undefined;
-
-  beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sehil-vh-'));
-    ports = path.join(tmp, 'ports');
-    emulator = spawn(process.execPath, [BIN, 'emulate', RIG, '--dir', ports], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    emu = watch(emulator);
-    await emu.until('stdout', /^\{"ready":true.*\}$/m, 30_000);
-  }, 40_000);
-
-  afterAll(async () => {
-    await stop(runChild);
-    await stop(emulator);
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  let vh: EmulatedRig;
+  beforeAll(async () => { vh = await emulateRig(RIG); }, 40_000);
+  afterAll(async () => { await vh?.close(); });
 
   it('prints {"ready":true,"ports":…} with a tty at each role\'s port, moved into --dir', () => {
-    const ready = JSON.parse(/^\{"ready":true.*\}$/m.exec(emu.out.stdout)![0]) as { ready: true; ports: Record<string, string> };
-    expect(ready.ports).toEqual({ tc: path.join(ports, 'tc'), dut: path.join(ports, 'dut'), sniffer: path.join(ports, 'sniffer') });
+    const ready = JSON.parse(/^\{"ready":true.*\}$/m.exec(vh.emu.out.stdout)![0]) as { ready: true; ports: Record<string, string> };
+    expect(ready.ports).toEqual({ tc: path.join(vh.ports, 'tc'), dut: path.join(vh.ports, 'dut'), sniffer: path.join(vh.ports, 'sniffer') });
     for (const p of Object.values(ready.ports)) expect(fs.realpathSync(p)).toMatch(/^\/dev\/pts\/\d+$/);
   });
 
   it('runs the install-code, leave-rejoin and legacy-tc suites through the real drivers: what the shell can do passes, the rest is skipped with the reason', async () => {
-    const rig = path.join(tmp, 'virtual-hardware.yaml');
-    fs.writeFileSync(rig, fs.readFileSync(RIG, 'utf8').replaceAll('/tmp/sehil-vh/', `${ports}/`));
-    const out = path.join(tmp, 'reports');
+    const out = path.join(vh.tmp, 'reports');
     // IC-06 waits 260 s of real time: over this run's 30 s budget, so skipped (with the reason).
-    runChild = spawn(process.execPath, [BIN, 'run', '--rig', rig, ...SUITES, '--out', out, '--max-wait', '30', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const run = watch(runChild);
-    const { code } = await run.exit(240_000);
-    expect(code, run.out.stderr).toBe(0);
-    const record = JSON.parse(run.out.stdout) as RunRecord;
+    const { code, record, stderr } = await vh.run([...SUITES, '--max-wait', '30'], out, 240_000);
+    expect(code, stderr).toBe(0);
     const state = Object.fromEntries(record.cases.map((c) => [c.id, c.state]));
     expect(state).toEqual({ ...INSTALL_CODE_STATES, ...SHELL_DUT_STATES, 'LR-01': 'passed' });
     const reason = (id: string) => record.cases.find((c) => c.id === id)!.messages.join('\n');
@@ -136,15 +85,7 @@ describe.skipIf(!socatAvailable)('sehil emulate + sehil run on virtual hardware 
     }
   }, 250_000);
 
-  it('stops on SIGTERM: exit 0, links removed, no socat left behind', async () => {
-    const pids = spawnSync('pgrep', ['-P', String(emulator!.pid), 'socat'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
-    expect(pids.length).toBe(3);
-    emulator!.kill('SIGTERM');
-    const { code } = await emu.exit(10_000);
-    expect(code, emu.out.stderr).toBe(0);
-    expect(fs.readdirSync(ports)).toEqual([]);
-    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
-  }, 15_000);
+  it('stops on SIGTERM: exit 0, links removed, no socat left behind', () => expectCleanStop(vh), 15_000);
 });
 if (!socatAvailable) describe.skip(socatSkipReason, () => {});
 
@@ -152,39 +93,18 @@ if (!socatAvailable) describe.skip(socatSkipReason, () => {});
 // emulator, the nRF shell DUT and the nRF sniffer. The Ember TC prints its real network key with
 // `keys print`, so each test's key file carries it and the NWK layer of the capture opens with it.
 describe.skipIf(!socatAvailable)('sehil emulate + sehil run on virtual hardware with an EFR32 TC (ember-cli)', () => {
-  let tmp: string;
-  let ports: string;
-  let emulator: ChildProcess | undefined;
-  let emu: ReturnType<typeof watch>;
-  let runChild: ChildProcess | undefined;
-
-  beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sehil-vh-efr32-'));
-    ports = path.join(tmp, 'ports');
-    emulator = spawn(process.execPath, [BIN, 'emulate', RIG_EFR32, '--dir', ports], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    emu = watch(emulator);
-    await emu.until('stdout', /^\{"ready":true.*\}$/m, 30_000);
-  }, 40_000);
-
-  afterAll(async () => {
-    await stop(runChild);
-    await stop(emulator);
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  let vh: EmulatedRig;
+  beforeAll(async () => { vh = await emulateRig(RIG_EFR32); }, 40_000);
+  afterAll(async () => { await vh?.close(); });
 
   it('runs the install-code, leave-rejoin and legacy-tc suites: the capture opens with the TC\'s real network key, and LR-01 catches the EmberZNet TC keeping a leaver\'s key', async () => {
-    expect(emu.out.stderr).toMatch(/tc ember-cli at /);
-    const rig = path.join(tmp, 'virtual-hardware-efr32.yaml');
-    fs.writeFileSync(rig, fs.readFileSync(RIG_EFR32, 'utf8').replaceAll('/tmp/sehil-vh-efr32/', `${ports}/`));
-    const out = path.join(tmp, 'reports');
-    runChild = spawn(process.execPath, [BIN, 'run', '--rig', rig, ...SUITES, '--out', out, '--max-wait', '30', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const run = watch(runChild);
-    const { code } = await run.exit(240_000);
+    expect(vh.emu.out.stderr).toMatch(/tc ember-cli at /);
+    const out = path.join(vh.tmp, 'reports');
+    const { code, record, stderr } = await vh.run([...SUITES, '--max-wait', '30'], out, 240_000);
     // Exit 1: one case failed — rightly. The emulated EmberZNet TC keeps a leaving device's key
     // table entry and sends the network key of its next fresh join under it (the Silabs FAQ in
     // shared/sources); LR-01 must say so through the real drivers, the rest must pass.
-    expect(code, run.out.stderr).toBe(1);
-    const record = JSON.parse(run.out.stdout) as RunRecord;
+    expect(code, stderr).toBe(1);
     const state = Object.fromEntries(record.cases.map((c) => [c.id, c.state]));
     expect(state).toEqual({ ...INSTALL_CODE_STATES, ...SHELL_DUT_STATES, 'LR-01': 'failed' });
     expect(record.cases.find((c) => c.id === 'LR-01')!.messages.join('\n')).toMatch(/network key sent under the tclk@000d6f000b123456 key; the device holds only its install-code key/);
@@ -234,12 +154,7 @@ describe.skipIf(!socatAvailable)('sehil emulate + sehil run on virtual hardware 
     }
   }, 250_000);
 
-  it('stops on SIGTERM: exit 0, links removed', async () => {
-    emulator!.kill('SIGTERM');
-    const { code } = await emu.exit(10_000);
-    expect(code, emu.out.stderr).toBe(0);
-    expect(fs.readdirSync(ports)).toEqual([]);
-  }, 15_000);
+  it('stops on SIGTERM: exit 0, links removed, no socat left behind', () => expectCleanStop(vh), 15_000);
 });
 
 
