@@ -62,6 +62,7 @@ export class AirLog {
   private wallBaseUs = 0n;
   private knownKeys = 0;
   private closed = false;
+  private stopping: Promise<void> | undefined;
 
   constructor(private readonly o: AirLogOptions) {
     this.dissector = createDissector({ keyring: this.keyring, hasFcs: true });
@@ -187,7 +188,12 @@ export class AirLog {
   }
 
   /** Stops listening and closes the capture; the frames stay for the report. */
-  async stop(): Promise<void> {
+  /** Stops the capture and closes the file; idempotent, also when called again before it finished. */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.close());
+  }
+
+  private async close(): Promise<void> {
     if (this.closed) return;
     await this.o.sniffer.stop().catch(() => {});
     await Promise.race([this.pump, new Promise((r) => setTimeout(r, 1000))]);

@@ -99,6 +99,9 @@ function artifactDir(task: TestContext['task']): string {
 
 export type ConformanceBody = (ctx: ConformanceContext) => Promise<void>;
 
+/** The capture each rig's running case writes (one case at a time per rig). */
+const liveCaptures = new WeakMap<Rig, { id: string; air: AirLog }>();
+
 /**
  * The longest wait on the rig's clock a case may make on a real-time rig, ms: SEHIL_MAX_WAIT_S
  * (`sehil run --max-wait S`), unlimited when unset. A rig on virtual time is never limited.
@@ -181,10 +184,19 @@ export function conformance(id: string, body: ConformanceBody, opts: Conformance
         return ok;
       },
     };
+    // A case that ran past its deadline may still be awake (vitest does not stop its body): close
+    // its capture now, so its late cleanup cannot stop the sniffer under this case.
+    const late = liveCaptures.get(rig);
+    if (late) {
+      emitProgress({ kind: 'step', name: `closing the capture of ${late.id}, which ran past its deadline` });
+      await late.air.stop();
+    }
     await air.start();
+    liveCaptures.set(rig, { id: c.id, air });
     try {
       await body(ctx);
     } finally {
+      if (liveCaptures.get(rig)?.air === air) liveCaptures.delete(rig);
       await air.stop();
       const capture = air.capturePath;
       const keys = air.keyring.all.filter((k) => k.origin !== 'well-known' || air.frames.some((f) => f.security.some((s) => s.keyLabel === k.label)));
