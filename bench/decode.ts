@@ -20,10 +20,11 @@
 // decrypts, since the payload dissectors need the plaintext). Ours = streamCaptureFile (the file
 // read from disk in 64 KiB steps as the frames are decoded, as tshark reads it; each frame's PSDU
 // a view into those bytes, its timestamp as a BigInt like readCaptureFile's) + a fresh dissector +
-// dissect() of every frame (full object tree, decryption, summary string), in-process; each frame
-// is dropped after counting its secured layers, as tshark drops its per-packet tree. (Until
-// issue 3 round 2 ours used readCaptureFile, which keeps an object per packet for the whole file.)
-// Each side: best of 3 runs after warm-up (ours: three passes, see compare(); tshark: one).
+// dissect() of every frame (full object tree, decryption, summary string); each frame is dropped
+// after counting its secured layers, as tshark drops its per-packet tree. Ours runs in a fresh
+// child process per case (bench/decode-ours.ts), as tshark does: in this process, after
+// generating the traffic and decoding the other case, the JIT's state swung ours by ±30 %.
+// Each side: best of 3 runs after warm-up (ours: three passes; tshark: one).
 //
 // The figures above are wall-clock, so they suffer on a loaded machine. Hence also CPU time
 // (user + system) of the same runs: ours from process.cpuUsage() around decodeFile, tshark's from
@@ -65,7 +66,8 @@ function hex16(n: number): string {
   return n.toString(16).padStart(2, '0');
 }
 
-function devices(): Device[] {
+/** The benchmark network's devices (deterministic: the same in every process). */
+export function benchDevices(): Device[] {
   return Array.from({ length: DEVICES }, (_, i) => {
     const eui64: Eui64 = `00124b00${hex16(i)}${hex16(0x10 + i)}${hex16(0x20)}${hex16(0x30 + i)}`;
     const link = i % 2 === 0 ? ZA09 : Uint8Array.from({ length: 16 }, (_, j) => (i * 31 + j * 7) & 0xff);
@@ -80,7 +82,7 @@ function devices(): Device[] {
 /** The mixed capture's PSDUs (with FCS) and the keys both sides start with. */
 export function mixedTraffic(frames = FRAMES, seed = 0x5e41, mix: 'mixed' | 'nwk-data' = 'mixed'): { psdus: Uint8Array[]; keys: WiresharkKey[]; devices: Device[] } {
   const rnd = prng(seed);
-  const devs = devices();
+  const devs = benchDevices();
   const nwkCcm = createCcmStar(NWK_KEY);
   const fc = new Map<string, number>();
   const next = (eui: string) => { const n = (fc.get(eui) ?? 0) + 1; fc.set(eui, n); return n; };
@@ -242,20 +244,26 @@ function bestBoth(n: number, f: () => { ms: number; cpuMs: number | null }): { m
 const round = (v: number): number => Math.round(v);
 
 /** Generates the traffic and writes the 100k-frame and 10-frame captures; keeps no frame alive. */
-function writeCaptures(dir: string, mix: 'mixed' | 'nwk-data'): { big: string; small: string; keys: WiresharkKey[]; devs: Device[] } {
-  const { psdus, keys, devices: devs } = mixedTraffic(FRAMES, 0x5e41, mix);
-  return { big: writeCapture(dir, `${mix}.pcapng`, psdus), small: writeCapture(dir, 'ten.pcapng', psdus.slice(0, 10)), keys, devs };
+function writeCaptures(dir: string, mix: 'mixed' | 'nwk-data'): { big: string; small: string; keys: WiresharkKey[] } {
+  const { psdus, keys } = mixedTraffic(FRAMES, 0x5e41, mix);
+  return { big: writeCapture(dir, `${mix}.pcapng`, psdus), small: writeCapture(dir, 'ten.pcapng', psdus.slice(0, 10)), keys };
+}
+
+type DecodeRun = ReturnType<typeof decodeFile>;
+
+/** Ours on `file` in a fresh process (bench/decode-ours.ts): warm-up, then three timed passes. */
+function decodeInChild(file: string): DecodeRun[] {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'decode-ours.ts'), file], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`decode-ours.ts exited ${r.status ?? r.signal}: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as DecodeRun[];
 }
 
 /** Times ours and tshark on one generated capture (see the header comment for what is timed). */
 async function compare(mix: 'mixed' | 'nwk-data'): Promise<Record<string, unknown>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sehil-bench-decode-'));
   try {
-    const { big, small, keys, devs } = writeCaptures(dir, mix); // the generated frames are garbage before any timing
-    // Warm-up: JIT tiers. Three passes, not one: TurboFan compiles the dissector's large functions
-    // on background threads during passes 2–3, and process.cpuUsage() counts those threads too.
-    for (let w = 0; w < 3; w++) decodeFile(big, devs);
-    const runs = Array.from({ length: 3 }, () => decodeFile(big, devs));
+    const { big, small, keys } = writeCaptures(dir, mix);
+    const runs = decodeInChild(big);
     const ours = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
     if (ours.closed !== 0) throw new Error(`${ours.closed} secured layers stayed closed: the benchmark traffic or the dissector is wrong`);
     const oursFps = (ours.frames * 1000) / ours.ms;
