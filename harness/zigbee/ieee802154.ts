@@ -201,10 +201,26 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+/**
+ * Two bytes per step (every received frame is checked): with x = crc ⊕ (b0 | b1 << 8), the two
+ * byte steps give T[x >> 8] ⊕ (T[x & 0xff] >> 8) ⊕ T[T[x & 0xff] & 0xff] — a CRC table is linear
+ * over XOR — so CRC_PAIR[i] = (T[i] >> 8) ⊕ T[T[i] & 0xff].
+ */
+const CRC_PAIR = (() => {
+  const t = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) t[i] = (CRC_TABLE[i] >>> 8) ^ CRC_TABLE[CRC_TABLE[i] & 0xff];
+  return t;
+})();
+
 /** CRC-16/KERMIT of `bytes[start..end)`. */
 export function crc16Kermit(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let crc = 0;
-  for (let i = start; i < end; i++) crc = (crc >>> 8) ^ CRC_TABLE[(crc ^ bytes[i]) & 0xff];
+  let i = start;
+  for (; i + 1 < end; i += 2) {
+    const x = crc ^ bytes[i] ^ (bytes[i + 1] << 8);
+    crc = CRC_PAIR[x & 0xff] ^ CRC_TABLE[x >>> 8];
+  }
+  if (i < end) crc = (crc >>> 8) ^ CRC_TABLE[(crc ^ bytes[i]) & 0xff];
   return crc;
 }
 

@@ -32,6 +32,22 @@ describe('FCS (CRC-16/KERMIT)', () => {
       expect(crc16Kermit(psdu, 0, n)).toBe(psdu[n] | (psdu[n + 1] << 8));
     }
   });
+  it('two bytes per step equals the bit-serial definition on every length and range (odd tails, offsets)', () => {
+    // Bit by bit, straight from the polynomial (reflected 0x1021 = 0x8408, init 0): no table.
+    const serial = (b: Uint8Array, start: number, end: number) => {
+      let c = 0;
+      for (let i = start; i < end; i++) {
+        c ^= b[i];
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x8408 : c >>> 1;
+      }
+      return c;
+    };
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 140 }), fc.nat(), fc.nat(), (b, x, y) => {
+      const start = b.length ? x % (b.length + 1) : 0;
+      const end = start + (b.length - start ? y % (b.length - start + 1) : 0);
+      expect(crc16Kermit(b, start, end)).toBe(serial(b, start, end));
+    }), { numRuns: 2000 });
+  });
   it('reports a bad FCS instead of throwing, and still decodes the frame', () => {
     const psdu = hexToBytes(macFrames.find((f) => f.id === 'mac-association-request')!.psdu);
     psdu[psdu.length - 1] ^= 0xff;
