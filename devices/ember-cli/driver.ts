@@ -33,9 +33,9 @@ import {
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
 import { keStatusName } from '../../harness/crypto/cbke-suites.ts';
 import { parseEui64, type Eui64 } from '../../harness/zigbee/codec.ts';
-import type { SourceOpener } from '../nrf-sniffer/transport.ts';
 import { ReplyWaiters, withDeadline } from '../nrf-sniffer/waits.ts';
-import { commandLine, type CommandQueue, type RecoveryOptions, type SerialSession } from '../serial-session.ts';
+import { CliDriverBase, CliPortClosedError, type CliDriverOptions } from '../cli-driver.ts';
+import { commandLine } from '../serial-session.ts';
 import {
   classifyLine, EmberCliParseError, EmberCommand, hasKeSetAvailableSuite, hasKeyEstablishment, parseKeysPrint, parseNetworkId,
   parseStatusReply, promptOf, REPLY, type KeysPrint, type NetworkId,
@@ -74,39 +74,15 @@ export class EmberCliUnsupportedError extends Error {
 }
 
 /** The port went away while a command was waiting for its reply. */
-export class EmberCliPortClosedError extends RigUnavailableError {
+export class EmberCliPortClosedError extends CliPortClosedError {
   override name = 'EmberCliPortClosedError';
-  constructor(role: string, location: string, readonly step: string, readonly command: string, readonly reason: string) {
-    super(role, location, `${step}: port closed while waiting for the reply to "${command}" (${reason})`);
-  }
 }
 
-export interface EmberCliOptions {
-  /** Serial device; prefer /dev/serial/by-id/… */
-  port: string;
-  baudRate?: number;
-  /** The run's clock: transcript times are on it. */
-  clock: Clock;
-  /** Clock for deadlines and polling (default: real time). */
-  timers?: Clock;
-  /** Deadline of one command's reply (up to its prompt line), ms (default 3000). */
-  replyTimeoutMs?: number;
-  /** How long formation may take after the form command, ms (default 15000). */
-  formTimeoutMs?: number;
-  /** Default join deadline, ms (default 60000; JoinOptions.timeoutMs overrides). */
-  joinTimeoutMs?: number;
+export interface EmberCliOptions extends CliDriverOptions {
   /** Deadline of a Key Establishment exchange, ms (default 60000). */
   keTimeoutMs?: number;
   /** Poll interval of `network id` while waiting for a network change, ms (default 100). */
   pollMs?: number;
-  /** Output must pause this long at open (default 50). */
-  quietMs?: number;
-  recordTo?: string;
-  source?: SourceOpener;
-  maxLine?: number;  /** Recovery ladder of a lost port (../serial-session.ts header): re-open attempts and backoff. */
-  reopen?: RecoveryOptions['reopen'];
-  /** The rig's `power.cycle` shell command: the ladder's step after the re-opens. */
-  powerCycle?: RecoveryOptions['powerCycle'];
 }
 
 export interface EmberCliStats {
@@ -120,15 +96,12 @@ export interface EmberCliStats {
 }
 
 /** The command engine shared by both roles. */
-export abstract class EmberCliDriver {
-  abstract readonly role: 'tc' | 'dut';
+export abstract class EmberCliDriver extends CliDriverBase {
   readonly stats: EmberCliStats = { commands: 0, garbageLines: 0, overlongLines: 0, nulBytes: 0, strayLines: 0, timeouts: 0 };
   protected readonly o: Required<Omit<EmberCliOptions, 'recordTo' | 'source' | 'reopen' | 'powerCycle'>> & Pick<EmberCliOptions, 'recordTo'>;
   protected readonly timers: Clock;
   /** Asynchronous prints someone awaits (steering, rejoin and KE outcomes). */
   protected readonly waiters: ReplyWaiters;
-  private readonly session: SerialSession;
-  private readonly commands: CommandQueue;
   private euiValue: Eui64 | undefined;
   private firmware: string | undefined;
   /** The CLI's prompt, learned at open ('' until then). */
@@ -141,6 +114,7 @@ export abstract class EmberCliDriver {
   private readonly caps = new Set<Capability>();
 
   constructor(opts: EmberCliOptions) {
+    super();
     this.o = {
       port: opts.port, baudRate: opts.baudRate ?? 115200, clock: opts.clock, timers: opts.timers ?? new RealClock(),
       replyTimeoutMs: opts.replyTimeoutMs ?? 3000, formTimeoutMs: opts.formTimeoutMs ?? 15_000, joinTimeoutMs: opts.joinTimeoutMs ?? 60_000,
@@ -218,44 +192,19 @@ export abstract class EmberCliDriver {
     };
   }
 
-  async close(): Promise<void> {
-    this.fail(new RigUnavailableError(this.role, this.o.port, 'closed by the harness'));
-    await this.session.close();
+  protected refusal(e: unknown): { match: string; shown: string } | undefined {
+    return e instanceof EmberCliCommandError ? { match: e.cliText, shown: e.cliText } : undefined;
   }
 
-  takeTranscript(): string[] {
-    return this.session.takeTranscript();
-  }
-
-  /** Why the port went away underneath, while it is lost (the next command climbs the recovery ladder). */
-  get portLost(): string | null {
-    return this.session.lostReason;
+  protected closedError(): RigUnavailableError {
+    return new RigUnavailableError(this.role, this.o.port, 'closed by the harness');
   }
 
   // ---- the conversation ---------------------------------------------------------------------
-
-  /**
-   * Sends one command (and the empty line that closes its prompt) and resolves with its output
-   * lines (echo and prompts removed) at the prompt line; rejects with EmberCliCommandError when
-   * the reply carried `Error:`/`ERR:`/`ERROR:`, DeviceTimeoutError after `timeoutMs`,
-   * EmberCliPortClosedError when the port goes away. Commands queue up.
-   */
-  protected run(command: string, step: string, timeoutMs = this.o.replyTimeoutMs): Promise<string[]> {
-    return this.commands.run(command, step, timeoutMs);
-  }
-
-  /** run(), but an error whose text matches `tolerate` is noted and returns null. */
-  protected async runTolerating(command: string, step: string, tolerate: RegExp): Promise<string[] | null> {
-    try {
-      return await this.run(command, step);
-    } catch (e) {
-      if (e instanceof EmberCliCommandError && tolerate.test(e.cliText)) {
-        this.note(`${step}: "${command}" answered "${e.cliText}"; going on without it`);
-        return null;
-      }
-      throw e;
-    }
-  }
+  // run() (CliDriverBase) sends one command and the empty line that closes its prompt, and
+  // resolves with its output lines (echo and prompts removed) at the prompt line; it rejects with
+  // EmberCliCommandError when the reply carried `Error:`/`ERR:`/`ERROR:`, DeviceTimeoutError
+  // after `timeoutMs`, EmberCliPortClosedError when the port goes away. Commands queue up.
 
   /** run() for a command whose reply is one `<label> 0x<hh>` status line; non-zero → EmberCliCommandError. */
   protected async runStatus(command: string, step: string, label: RegExp, ok: readonly number[] = [0]): Promise<number> {
@@ -339,13 +288,10 @@ export abstract class EmberCliDriver {
     this.note(`asynchronous: ${text}`);
   }
 
-  private fail(e: Error): void {
-    this.commands.fail(e);
+  /** Steering, rejoin and KE outcomes someone awaits fail with the commands. */
+  protected override failWaiting(e: Error): void {
+    super.failWaiting(e);
     this.waiters.failAll(e);
-  }
-
-  protected note(line: string): void {
-    this.session.note(line);
   }
 }
 

@@ -28,8 +28,8 @@ import {
 } from '../../harness/rig/roles.ts';
 import { RealClock, type Clock } from '../../harness/sim/clock.ts';
 import { parseEui64, type Eui64 } from '../../harness/zigbee/codec.ts';
-import type { SourceOpener } from '../nrf-sniffer/transport.ts';
-import { commandLine, type CommandQueue, type RecoveryOptions, type SerialSession } from '../serial-session.ts';
+import { CliDriverBase, CliPortClosedError, type CliDriverOptions } from '../cli-driver.ts';
+import { commandLine } from '../serial-session.ts';
 import {
   classifyLine, parseEui64Reply, parseIcList, parseShortReply, ShellCommand, type ShellRole,
 } from './protocol.ts';
@@ -65,39 +65,13 @@ export class ShellUnsupportedError extends Error {
 }
 
 /** The port went away while a command was waiting for its reply. */
-export class ShellPortClosedError extends RigUnavailableError {
+export class ShellPortClosedError extends CliPortClosedError {
   override name = 'ShellPortClosedError';
-  constructor(role: string, location: string, readonly step: string, readonly command: string, readonly reason: string) {
-    super(role, location, `${step}: port closed while waiting for the reply to "${command}" (${reason})`);
-  }
 }
 
-export interface NrfZigbeeShellOptions {
-  /** Serial device; prefer /dev/serial/by-id/… */
-  port: string;
-  baudRate?: number;
-  /** The run's clock: transcript times are on it. */
-  clock: Clock;
-  /** Clock for deadlines and polling (default: real time: the serial line lives in real time). */
-  timers?: Clock;
-  /** Deadline of one command's `Done`/`Error:`, ms (default 3000). */
-  replyTimeoutMs?: number;
-  /** How long formation may take after `bdb start`, ms (default 15000). */
-  formTimeoutMs?: number;
-  /** Default join deadline, ms (default 60000; JoinOptions.timeoutMs overrides). */
-  joinTimeoutMs?: number;
+export interface NrfZigbeeShellOptions extends CliDriverOptions {
   /** How often `zdo short` is asked while waiting for a network, ms (default 250). */
   pollMs?: number;
-  /** Output must pause this long after the setup commands (default 50). */
-  quietMs?: number;
-  /** Write the transcript as JSON lines here (nrf-sniffer transcript format). */
-  recordTo?: string;
-  /** Where lines come from (default: the serial port). Tests pass a replay. */
-  source?: SourceOpener;
-  maxLine?: number;  /** Recovery ladder of a lost port (../serial-session.ts header): re-open attempts and backoff. */
-  reopen?: RecoveryOptions['reopen'];
-  /** The rig's `power.cycle` shell command: the ladder's step after the re-opens. */
-  powerCycle?: RecoveryOptions['powerCycle'];
 }
 
 export interface ShellStats {
@@ -113,18 +87,16 @@ export interface ShellStats {
 }
 
 /** The command engine shared by both roles: one command at a time, each with a deadline. */
-export abstract class NrfZigbeeShellDriver {
-  abstract readonly role: 'tc' | 'dut';
+export abstract class NrfZigbeeShellDriver extends CliDriverBase {
   readonly stats: ShellStats = { commands: 0, garbageLines: 0, overlongLines: 0, nulBytes: 0, logLines: 0, strayLines: 0, timeouts: 0 };
   protected readonly o: Required<Omit<NrfZigbeeShellOptions, 'recordTo' | 'source' | 'reopen' | 'powerCycle'>> & Pick<NrfZigbeeShellOptions, 'recordTo'>;
   protected readonly timers: Clock;
-  private readonly session: SerialSession;
-  private readonly commands: CommandQueue;
   private recentTx: string[] = [];
   private euiValue: Eui64 | undefined;
   private firmware: string | undefined;
 
   constructor(opts: NrfZigbeeShellOptions) {
+    super();
     this.o = {
       port: opts.port, baudRate: opts.baudRate ?? 115200, clock: opts.clock, timers: opts.timers ?? new RealClock(),
       replyTimeoutMs: opts.replyTimeoutMs ?? 3000, formTimeoutMs: opts.formTimeoutMs ?? 15_000,
@@ -192,43 +164,18 @@ export abstract class NrfZigbeeShellDriver {
     };
   }
 
-  async close(): Promise<void> {
-    this.commands.fail(new RigUnavailableError(this.role, this.o.port, 'closed by the harness'));
-    await this.session.close();
+  protected refusal(e: unknown): { match: string; shown: string } | undefined {
+    return e instanceof ShellCommandError ? { match: e.shellText, shown: `Error: ${e.shellText}` } : undefined;
   }
 
-  takeTranscript(): string[] {
-    return this.session.takeTranscript();
-  }
-
-  /** Why the port went away underneath, while it is lost (the next command climbs the recovery ladder). */
-  get portLost(): string | null {
-    return this.session.lostReason;
+  protected closedError(): RigUnavailableError {
+    return new RigUnavailableError(this.role, this.o.port, 'closed by the harness');
   }
 
   // ---- the conversation ---------------------------------------------------------------------
-
-  /**
-   * Sends one command and resolves with its output lines (echo, prompts, logs and blanks
-   * removed) once `Done` arrives; rejects with ShellCommandError on `Error:`, DeviceTimeoutError
-   * after `timeoutMs`, ShellPortClosedError when the port goes away. Commands queue up.
-   */
-  protected run(command: string, step: string, timeoutMs = this.o.replyTimeoutMs): Promise<string[]> {
-    return this.commands.run(command, step, timeoutMs);
-  }
-
-  /** run(), but an `Error:` whose text matches `tolerate` is noted and returns null. */
-  protected async runTolerating(command: string, step: string, tolerate: RegExp): Promise<string[] | null> {
-    try {
-      return await this.run(command, step);
-    } catch (e) {
-      if (e instanceof ShellCommandError && tolerate.test(e.shellText)) {
-        this.note(`${step}: "${command}" answered "Error: ${e.shellText}"; going on without it`);
-        return null;
-      }
-      throw e;
-    }
-  }
+  // run() (CliDriverBase) sends one command and resolves with its output lines (echo, prompts,
+  // logs and blanks removed) once `Done` arrives; it rejects with ShellCommandError on `Error:`,
+  // DeviceTimeoutError after `timeoutMs`, ShellPortClosedError when the port goes away.
 
 
   /** Remembers what was typed: its echo may come back even after `shell echo off`. */
@@ -304,9 +251,6 @@ export abstract class NrfZigbeeShellDriver {
   /** Log lines the roles care about (the default signal handler's commissioning outcome). */
   protected onLog(_module: string, _text: string): void {}
 
-  protected note(line: string): void {
-    this.session.note(line);
-  }
 }
 
 function cleanKind(l: { kind: string; text?: string }): string {
