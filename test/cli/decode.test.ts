@@ -84,6 +84,24 @@ describe('sehil decode', () => {
     expect(doc.keys.map((k: { label: string }) => k.label)).not.toContain('touchlink-cert'); // well-known and unused
   });
 
+  it('a capture longer than one output batch: every frame once, in order, in both outputs (they stream)', async () => {
+    const long = path.join(dir, 'long.pcapng');
+    const w = openPcapngWriter(long);
+    const total = 2600; // more than two batches of 1024
+    for (let i = 0; i < total; i++) w.writeFrame({ psdu: cases[i % cases.length].psdu, fcsIncluded: true, timestampUs: T0 + BigInt(i) * 1000n, channel: 15 });
+    w.close();
+    const text = await run(long, '--key', `nwk:nwk#0:${NWK_HEX}`);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(total + 1);
+    expect(lines.slice(0, total).map((l) => Number(/^#(\d+) /.exec(l)![1]))).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(lines[0]).toMatch(/^#1 {5}0\.000000 {2}/); // numbers padded to the width of the last one
+    const json = await run(long, '--json', '--key', `nwk:nwk#0:${NWK_HEX}`);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.frames.map((f: { index: number }) => f.index)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(doc.frames[total - 1].summary).toBe(line(text.stdout, total).split(/\s{2}/).slice(2).join('  '));
+    expect(doc).toMatchObject({ format: 'pcapng', linkType: 283, warnings: [] });
+  });
+
   it('a capture cut in the middle of a packet decodes what is there and warns (stderr, or "warnings" in JSON)', async () => {
     const whole = fs.readFileSync(capture);
     const cut = path.join(dir, 'cut.pcapng');

@@ -4,12 +4,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CaptureError } from '../../capture/bin.ts';
-import { readCaptureFile, streamCaptureFile } from '../../capture/file.ts';
-import type { Capture, CaptureStream } from '../../capture/read.ts';
+import { streamCaptureFile } from '../../capture/file.ts';
+import type { CaptureStream } from '../../capture/read.ts';
 import { hexToBytes } from '../../crypto/bytes.ts';
 import { deriveInstallCodeLinkKey, InstallCodeError, parseInstallCode } from '../../crypto/install-code.ts';
 import { parseEui64, type Eui64 } from '../../zigbee/codec.ts';
-import { createDissector, type DissectedFrame } from '../../zigbee/dissect.ts';
+import { createDissector } from '../../zigbee/dissect.ts';
 import { Keyring, type KeyEntry } from '../../zigbee/keyring.ts';
 import { toJson } from '../../zigbee/summary.ts';
 import { EXIT, UsageError, type CliIO, type Command } from '../cli.ts';
@@ -142,17 +142,34 @@ export const decode: Command = {
     // A 4-byte FCS (TAP FCS type 2) is not the 802.15.4-2006 CRC the MAC decoder checks: drop it.
     const psduOf = (p: { psdu: Uint8Array; fcsLength: number }) => (p.fcsLength === 4 ? p.psdu.subarray(0, p.psdu.length - 4) : p.psdu);
 
-    if (values.json) {
-      const capture: Capture = readingCapture(file, () => readCaptureFile(file));
-      const frames: DissectedFrame[] = capture.packets.map((p, i) =>
-        d.dissect(psduOf(p), { index: i + 1, timestampUs: p.timestampUs, channel: p.channel, hasFcs: p.fcsLength === 2 }));
-      io.out(JSON.stringify({ file, format: capture.format, linkType: capture.linkType ?? null, frames: frames.map(toJson), keys: keyReport(keyring, d.keyUsage), warnings: capture.warnings }));
-      return EXIT.ok;
-    }
-    // Text: two streaming passes (count, then decode and print), so memory stays flat however
-    // long the capture; a malformed file fails in the first pass, before any line is printed.
+    // Both outputs stream: a validating pass first (a malformed file fails before anything is
+    // printed), then decode and print in batches, so memory stays flat however long the capture.
     const total = readingCapture(file, () => countPackets(streamCaptureFile(file)));
     const stream = readingCapture(file, () => streamCaptureFile(file));
+    if (values.json) {
+      // One JSON document, written in pieces: the frames array element by element.
+      let n = 0;
+      let batch: string[] = [];
+      let opened = false;
+      const open = () => {
+        io.out(`${JSON.stringify({ file, format: stream.format, linkType: stream.linkType ?? null }).slice(0, -1)},"frames":[`);
+        opened = true;
+      };
+      for (let p = stream.next(); p !== undefined; p = stream.next()) {
+        if (!opened) open(); // after the first packet: a pcapng's interface (link type) is known by then
+        n++;
+        const f = d.dissect(psduOf(p), { index: n, timestampUs: BigInt(p.timestampUs), channel: p.channel, hasFcs: p.fcsLength === 2 });
+        batch.push((n === 1 ? '' : ',') + JSON.stringify(toJson(f)));
+        if (batch.length === LINES_PER_WRITE) {
+          io.out(batch.join('\n'));
+          batch = [];
+        }
+      }
+      if (!opened) open();
+      if (batch.length) io.out(batch.join('\n'));
+      io.out(`],"keys":${JSON.stringify(keyReport(keyring, d.keyUsage))},"warnings":${JSON.stringify(stream.warnings)}}`);
+      return EXIT.ok;
+    }
     const width = String(total).length;
     let t0: number | undefined;
     let n = 0;
