@@ -409,10 +409,7 @@ export class EmberCliEmulator {
       // application framework does upon forming, an empty link key table.
       this.seTc?.remove();
       this.seTc = null;
-      tc.node.forgetNetwork();
-      tc.node.parent = undefined;
-      tc.node.mac.coordinator = undefined;
-      for (const [eui] of tc.node.linkKeys.entries()) tc.node.linkKeys.delete(eui);
+      tc.dissolve();
       this.formed = false;
       return;
     }

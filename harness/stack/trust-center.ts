@@ -135,6 +135,25 @@ export class TrustCenter implements ParentAuthority {
   }
 
   /**
+   * Takes the network down, the node kept (a coordinator's `network leave`): off the air as a
+   * parent, network state and link keys gone (install codes stay provisioned), ready for a fresh
+   * form() — its MAC sequence
+   * numbers, APS counter and frame counters go on, as a firmware's do (a new node seeded from the
+   * same EUI-64 would replay the last network's). The TC's list of that network's devices is kept,
+   * overwritten as they join again.
+   */
+  dissolve(): void {
+    const { node } = this;
+    for (const d of this.state.devices.values()) d.cancelJoinTimer?.();
+    node.forgetNetwork();
+    node.parent = undefined;
+    node.mac.coordinator = undefined;
+    this.parentDuties = undefined;
+    for (const [eui] of node.linkKeys.entries()) node.linkKeys.delete(eui);
+    node.ctx.trace('tc.dissolved', {});
+  }
+
+  /**
    * Permit joining for `seconds`, capped at the profile's maxPermitJoinS (255 = no limit, the
    * long-permit-join fault), here and — Mgmt_Permit_Joining_req to 0xFFFC — on the routers.
    * @spec Zigbee 05-3474 §2.4.3.3.7; BDB 16-02828 §8.2 (network steering on a formed network)

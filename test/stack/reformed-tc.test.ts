@@ -39,4 +39,27 @@ describe('a joiner reset between two fresh TCs with the same EUI-64 (identical s
     expect(air.filter((r) => from(DUT_EUI)(r) && r.aps?.zdp?.command.type === 'Node_Desc_req').length).toBe(2);
     expect(air.filter((r) => r.mac.body.kind === 'command' && r.mac.body.command.kind === 'dataRequest' && r.mac.header.src === DUT_EUI).length).toBe(2);
   });
+
+  it('a TC that dissolves its network and forms again (one node, as firmware): keys gone, new network key, the device joins afresh', async () => {
+    sim = createSim();
+    const tc = sim.track(new TrustCenter({ air: sim.air, clock: sim.clock, eui64: TC_EUI, transcript: sim.transcript }));
+    const formOpen = async (networkKey?: Uint8Array) => {
+      await tc.form({ channel: CHANNEL, panId: PAN_ID, ...(networkKey ? { networkKey } : {}) });
+      await tc.addInstallCode(DUT_EUI, INSTALL_CODE);
+      await tc.permitJoin(180);
+    };
+    await formOpen(NETWORK_KEY);
+    const dut = sim.track(new Joiner({ air: sim.air, clock: sim.clock, eui64: DUT_EUI, name: 'dut', installCode: INSTALL_CODE, transcript: sim.transcript }));
+    expect(await within(sim, 60_000, 'first join', dut.join({ channel: CHANNEL }))).toMatchObject({ joined: true, tclk: 'verified' });
+    expect((await tc.keyTable()).map((k) => k.kind)).toEqual(['install-code', 'tclk-exchange']);
+    tc.dissolve();
+    // The link key table is emptied; install codes given to the TC stay provisioned.
+    expect((await tc.keyTable()).map((k) => k.kind)).toEqual(['install-code']);
+    await dut.reset();
+    await formOpen();
+    const again = await within(sim, 60_000, 'join after the re-formation', dut.join({ channel: CHANNEL }));
+    expect(again, again.joined ? '' : again.reason).toMatchObject({ joined: true, tclk: 'verified' });
+    const nk = await tc.networkKey();
+    expect(Buffer.from(nk.key).equals(Buffer.from(NETWORK_KEY))).toBe(false);
+  });
 });
