@@ -25,6 +25,7 @@
 // Not done (no CLI behind them here): choosing the network key or the extended PAN ID at
 // formation (the stack picks; networkKey() reads the real one), the TC's own KE results and
 // suite offer, keep-alive, leave-with-rejoin.
+import { powerCycleCommand } from '../../harness/rig/schema.ts';
 import type { Capability } from '../../harness/rig/capabilities.ts';
 import {
   DeviceTimeoutError, RigUnavailableError, type DeviceInfo, type JoinOptions, type JoinResult, type Joiner,
@@ -571,13 +572,14 @@ export class EmberCliJoiner extends EmberCliDriver implements Joiner {
 /** The driver for a rig's `ember-cli` role. */
 export function emberCliFromRig(
   role: 'tc' | 'dut',
-  config: { port: string; baud: number },
+  config: { port: string; baud: number; powerCycle?: string },
   identity: { eui64: Eui64; installCode?: string } | undefined,
   clock: Clock,
   rig: { power?: { cycle: string } } = {},
 ): EmberCliTrustCenter | EmberCliJoiner {
-  // The rig's power-cycle command is the recovery ladder's last step (../serial-session.ts).
-  const base = { port: config.port, baudRate: config.baud, clock, ...(rig.power ? { powerCycle: { command: rig.power.cycle } } : {}) };
+  // The role's powerCycle, else the rig's power.cycle, is the recovery ladder's last step (../serial-session.ts).
+  const cycle = powerCycleCommand(config, rig);
+  const base = { port: config.port, baudRate: config.baud, clock, ...(cycle ? { powerCycle: { command: cycle } } : {}) };
   if (role === 'tc') return new EmberCliTrustCenter(base);
   return new EmberCliJoiner({ ...base, expectEui64: identity?.eui64, installCode: identity?.installCode });
 }

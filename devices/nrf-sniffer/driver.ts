@@ -13,6 +13,7 @@
 //   3. Give up: frames() ends with RigUnavailableError naming the port and what was tried.
 // Not on the ladder: the dongle's `bootloader` command (the DFU bootloader needs a reflash to get
 // back, §7.2) and reflashing (step 5: an operator decision, not a test-time one).
+import { powerCycleCommand } from '../../harness/rig/schema.ts';
 import type { Capability } from '../../harness/rig/capabilities.ts';
 import {
   DeviceTimeoutError, RigUnavailableError, type DeviceInfo, type RadioFrame, type Sniffer,
@@ -403,9 +404,7 @@ export class NrfSnifferDriver implements Sniffer {
 }
 
 /** The driver for a rig's `nrf-sniffer` role. */
-export function nrfSnifferFromRig(role: { port: string; baud: number }, rig: { power?: { cycle: string } }, clock: Clock): NrfSnifferDriver {
-  return new NrfSnifferDriver({
-    port: role.port, baudRate: role.baud, clock,
-    ...(rig.power ? { powerCycle: { command: rig.power.cycle } } : {}),
-  });
+export function nrfSnifferFromRig(role: { port: string; baud: number; powerCycle?: string }, rig: { power?: { cycle: string } }, clock: Clock): NrfSnifferDriver {
+  const cycle = powerCycleCommand(role, rig);
+  return new NrfSnifferDriver({ port: role.port, baudRate: role.baud, clock, ...(cycle ? { powerCycle: { command: cycle } } : {}) });
 }

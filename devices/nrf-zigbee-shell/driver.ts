@@ -19,6 +19,7 @@
 //   mgmt_leave <own short>`). No rejoin command (only leave-with-rejoin), no CBKE.
 // Join and formation are asynchronous in the firmware: `bdb start` answers at once; the driver
 // then polls `zdo short` ("Check if device was commissioned" until the device is on a network).
+import { powerCycleCommand } from '../../harness/rig/schema.ts';
 import { randomBytes } from 'node:crypto';
 import { deriveInstallCodeLinkKey, parseInstallCode } from '../../harness/crypto/install-code.ts';
 import type { Capability } from '../../harness/rig/capabilities.ts';
@@ -494,13 +495,14 @@ export class NrfZigbeeShellJoiner extends NrfZigbeeShellDriver implements Joiner
 /** The driver for a rig's `nrf-zigbee-shell` role. */
 export function nrfZigbeeShellFromRig(
   role: 'tc' | 'dut',
-  config: { port: string; baud: number },
+  config: { port: string; baud: number; powerCycle?: string },
   identity: { eui64: Eui64; installCode?: string } | undefined,
   clock: Clock,
   rig: { power?: { cycle: string } } = {},
 ): NrfZigbeeShellTrustCenter | NrfZigbeeShellJoiner {
-  // The rig's power-cycle command is the recovery ladder's last step (../serial-session.ts).
-  const base = { port: config.port, baudRate: config.baud, clock, ...(rig.power ? { powerCycle: { command: rig.power.cycle } } : {}) };
+  // The role's powerCycle, else the rig's power.cycle, is the recovery ladder's last step (../serial-session.ts).
+  const cycle = powerCycleCommand(config, rig);
+  const base = { port: config.port, baudRate: config.baud, clock, ...(cycle ? { powerCycle: { command: cycle } } : {}) };
   if (role === 'tc') return new NrfZigbeeShellTrustCenter(base);
   return new NrfZigbeeShellJoiner({ ...base, expectEui64: identity?.eui64, installCode: identity?.installCode });
 }

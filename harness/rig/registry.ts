@@ -12,13 +12,7 @@ import { RealClock, type Clock } from '../sim/clock.ts';
 import type { Eui64 } from '../zigbee/codec.ts';
 import type { Capability } from './capabilities.ts';
 import { RigUnavailableError, type DeviceInfo, type Joiner, type RoleBase, type Sniffer, type TrustCenter } from './roles.ts';
-import { powerCycleCommand, type RigFile, type RoleConfig } from './schema.ts';
-
-/** What a serial driver's factory gets as the rig's power section: this role's command, or the rig's. */
-function powerOf(config: { powerCycle?: string }, rig: RigFile): { power?: { cycle: string } } {
-  const cycle = powerCycleCommand(config, rig);
-  return cycle === undefined ? {} : { power: { cycle } };
-}
+import type { RigFile, RoleConfig } from './schema.ts';
 
 type RoleName = 'tc' | 'dut' | 'sniffer';
 
@@ -66,7 +60,7 @@ registerDriver({
     if (!existsSync(config.port)) {
       throw new RigUnavailableError('sniffer', config.port, 'no such serial device (is the nRF52840 dongle plugged in? `sehil devices` lists what is)');
     }
-    return nrfSnifferFromRig(config, powerOf(config, rig), clock);
+    return nrfSnifferFromRig(config, rig, clock);
   },
 });
 
@@ -78,7 +72,7 @@ registerDriver({
     if (!existsSync(config.port)) {
       throw new RigUnavailableError(role, config.port, 'no such serial device (is the nRF52840 with the Zigbee shell plugged in? `sehil devices` lists what is)');
     }
-    return nrfZigbeeShellFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock, powerOf(config, rig));
+    return nrfZigbeeShellFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock, rig);
   },
 });
 
@@ -90,7 +84,7 @@ registerDriver({
     if (!existsSync(config.port)) {
       throw new RigUnavailableError(role, config.port, 'no such serial device (is the EFR32 with an EmberZNet CLI application plugged in? `sehil devices` lists what is)');
     }
-    return emberCliFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock, powerOf(config, rig));
+    return emberCliFromRig(role, config, role === 'dut' ? rig.roles.dut.identity : undefined, clock, rig);
   },
 });
 
