@@ -76,8 +76,18 @@ function relTime(us: number): string {
   return `${us < 0 ? '-' : ''}${Math.floor(a / 1_000_000)}.${String(a % 1_000_000).padStart(6, '0')}`;
 }
 
-/** Frames printed per write: the text output streams, so a capture of millions of frames is never held whole. */
+/** Frames printed per write: the output streams, so a capture of millions of frames is never held whole. */
 const LINES_PER_WRITE = 1024;
+
+/** Lines to `io.out`, LINES_PER_WRITE at a time. */
+function batchedOut(io: CliIO): { push(line: string): void; flush(): void } {
+  let batch: string[] = [];
+  const flush = () => {
+    if (batch.length) io.out(batch.join('\n'));
+    batch = [];
+  };
+  return { push: (line) => { batch.push(line); if (batch.length === LINES_PER_WRITE) flush(); }, flush };
+}
 
 interface KeyReport {
   label: string;
@@ -149,7 +159,7 @@ export const decode: Command = {
     if (values.json) {
       // One JSON document, written in pieces: the frames array element by element.
       let n = 0;
-      let batch: string[] = [];
+      const out = batchedOut(io);
       let opened = false;
       const open = () => {
         io.out(`${JSON.stringify({ file, format: stream.format, linkType: stream.linkType ?? null }).slice(0, -1)},"frames":[`);
@@ -159,35 +169,27 @@ export const decode: Command = {
         if (!opened) open(); // after the first packet: a pcapng's interface (link type) is known by then
         n++;
         const f = d.dissect(psduOf(p), { index: n, timestampUs: BigInt(p.timestampUs), channel: p.channel, hasFcs: p.fcsLength === 2 });
-        batch.push((n === 1 ? '' : ',') + JSON.stringify(toJson(f)));
-        if (batch.length === LINES_PER_WRITE) {
-          io.out(batch.join('\n'));
-          batch = [];
-        }
+        out.push((n === 1 ? '' : ',') + JSON.stringify(toJson(f)));
       }
       if (!opened) open();
-      if (batch.length) io.out(batch.join('\n'));
+      out.flush();
       io.out(`],"keys":${JSON.stringify(keyReport(keyring, d.keyUsage))},"warnings":${JSON.stringify(stream.warnings)}}`);
       return EXIT.ok;
     }
     const width = String(total).length;
     let t0: number | undefined;
     let n = 0;
-    let batch: string[] = [];
+    const out = batchedOut(io);
     for (let p = stream.next(); p !== undefined; p = stream.next()) {
       n++;
       t0 ??= p.timestampUs;
       const f = d.dissect(psduOf(p), { index: n, channel: p.channel, hasFcs: p.fcsLength === 2 });
-      batch.push(`#${String(n).padEnd(width)}  ${relTime(p.timestampUs - t0)}  ${f.summary}`);
-      if (batch.length === LINES_PER_WRITE) {
-        io.out(batch.join('\n'));
-        batch = [];
-      }
+      out.push(`#${String(n).padEnd(width)}  ${relTime(p.timestampUs - t0)}  ${f.summary}`);
     }
     for (const w of stream.warnings) io.err(`warning: ${w}`);
     const keys = keyReport(keyring, d.keyUsage);
-    batch.push(`-- ${n} frame${n === 1 ? '' : 's'}; keys: ${keys.length === 0 ? 'none used' : keys.map((k) => `${k.label} (${k.origin}${k.learnedInFrame !== undefined ? ` #${k.learnedInFrame}` : ''}) opened ${k.opened}`).join(', ')}`);
-    io.out(batch.join('\n'));
+    out.push(`-- ${n} frame${n === 1 ? '' : 's'}; keys: ${keys.length === 0 ? 'none used' : keys.map((k) => `${k.label} (${k.origin}${k.learnedInFrame !== undefined ? ` #${k.learnedInFrame}` : ''}) opened ${k.opened}`).join(', ')}`);
+    out.flush();
     return EXIT.ok;
   },
 };
